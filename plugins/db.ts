@@ -1,0 +1,22 @@
+import fp from 'fastify-plugin'
+import { openDatabase, type DatabaseHandle } from '../src/db/client.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    database: DatabaseHandle
+  }
+}
+
+export interface DbPluginOptions {
+  /** A throwaway in-memory PGlite instead of DATA_DIR/pg (tests, when DATABASE_URL is unset). */
+  inMemory?: boolean
+}
+
+/** Opens PostgreSQL (DATABASE_URL) or embedded PGlite and applies the migrations before serving. */
+export default fp<DbPluginOptions>(async (fastify, options) => {
+  const database = await openDatabase({ ...fastify.config, inMemory: options.inMemory ?? false })
+  fastify.addHook('onClose', async () => database.close())
+  await database.migrate()
+  fastify.decorate('database', database)
+  fastify.log.info({ database: database.kind }, 'database ready')
+}, { name: 'db', dependencies: ['config'] })

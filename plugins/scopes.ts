@@ -1,0 +1,43 @@
+import fp from 'fastify-plugin'
+import { ApiError } from '../src/errors.js'
+import { isScope, type Scope } from '../src/scopes.js'
+
+/** `authenticated`: any valid key, no particular scope (e.g. GET /keys/current). */
+export type RouteScope = Scope | 'authenticated'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The one scope this operation needs. Required on every route inside /api/v1. */
+    scope?: RouteScope
+  }
+}
+
+/**
+ * Step 4: authorisation. Fails closed twice: a route registered here without a declared scope
+ * stops the app from starting, and a request whose key lacks the scope is refused before its
+ * body is even parsed. The scope is also written onto the operation in the OpenAPI document.
+ */
+export default fp(async (fastify) => {
+  fastify.addHook('onRoute', (route) => {
+    const scope = route.config?.scope
+    if (scope !== 'authenticated' && !(typeof scope === 'string' && isScope(scope))) {
+      throw new Error(`${String(route.method)} ${route.url} declares no valid scope in its route config; refusing to start`)
+    }
+    const requirement = scope === 'authenticated' ? [] : [scope]
+    const schema = (route.schema ??= {}) as Record<string, unknown>
+    schema.security = [{ bearerAuth: requirement }, { apiKeyHeader: requirement }]
+    schema['x-required-scope'] = scope
+    const note = scope === 'authenticated' ? 'Any valid API key; no scope needed.' : `Required scope: \`${scope}\`.`
+    schema.description = schema.description ? `${String(schema.description)}\n\n${note}` : note
+  })
+
+  fastify.addHook('onRequest', async (request) => {
+    const needed = request.routeOptions.config.scope
+    if (needed === 'authenticated') return
+    if (!needed || !request.principal.scopes.has(needed)) {
+      throw new ApiError('insufficient_scope', `This operation needs the ${needed ?? 'unknown'} scope, which this key does not hold.`, {
+        extensions: { required_scope: needed ?? null },
+      })
+    }
+  })
+}, { name: 'scopes', dependencies: ['rate-limit'] })

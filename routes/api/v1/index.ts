@@ -1,0 +1,26 @@
+import type { FastifyPluginAsync } from 'fastify'
+import auth from '../../../plugins/auth.js'
+import ipAllowlist from '../../../plugins/ip-allowlist.js'
+import rateLimit from '../../../plugins/rate-limit.js'
+import scopes from '../../../plugins/scopes.js'
+import keys from './keys/index.js'
+import credits from './credits/index.js'
+import auditLog from './audit-log/index.js'
+
+/**
+ * /api/v1: the authenticated space. The pipeline's hooks are registered in this context only, so
+ * every route below passes authenticate → IP allowlist → rate limit → scope, and no route outside
+ * it can be reached by accident through URL matching.
+ */
+const v1: FastifyPluginAsync = async (fastify) => {
+  await fastify.register(auth)
+  await fastify.register(ipAllowlist)
+  await fastify.register(rateLimit)
+  await fastify.register(scopes)
+
+  await fastify.register(keys, { prefix: '/keys' })
+  await fastify.register(credits, { prefix: '/credits' })
+  await fastify.register(auditLog, { prefix: '/audit-log' })
+}
+
+export default v1

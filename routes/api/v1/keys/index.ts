@@ -1,0 +1,150 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import {
+  ApiKeyListSchema, ApiKeySchema, ApiKeyWithSecretSchema, CurrentKeySchema, IpAllowlistSchema, PageQuerySchema,
+  RotatedApiKeySchema, ScopeSchema, Timestamp, problemResponses,
+} from '../../../../src/http/schemas.js'
+import {
+  DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS, ROTATION_PERIOD_MS, presentKey,
+} from '../../../../src/services/keys.js'
+import type { Actor } from '../../../../src/services/audit.js'
+import type { FastifyRequest } from 'fastify'
+
+const KeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+const Scopes = Type.Array(Type.Ref(ScopeSchema), { minItems: 1, maxItems: 13, uniqueItems: true })
+
+const CreateKeyBody = Type.Object({
+  name: Name,
+  scopes: Scopes,
+  ip_allowlist: Type.Optional(IpAllowlistSchema),
+  expires_at: Type.Optional(Type.Union([Timestamp, Type.Null()])),
+}, { additionalProperties: false })
+
+const UpdateKeyBody = Type.Object({
+  name: Type.Optional(Name),
+  scopes: Type.Optional(Scopes),
+  ip_allowlist: Type.Optional(IpAllowlistSchema),
+  expires_at: Type.Optional(Type.Union([Timestamp, Type.Null()], { description: 'null removes the expiry' })),
+}, { additionalProperties: false })
+
+const RotateKeyBody = Type.Object({
+  expire_old_in_seconds: Type.Optional(Type.Integer({
+    minimum: 0, maximum: MAX_ROTATION_OVERLAP_SECONDS, default: DEFAULT_ROTATION_OVERLAP_SECONDS,
+    description: 'How long the old key keeps working (0 = stops now)',
+  })),
+}, { additionalProperties: false })
+
+function actorOf(request: FastifyRequest): Actor {
+  return { id: request.principal.key.id, ip: request.ip }
+}
+
+function toDate(value: string | null | undefined): Date | null | undefined {
+  return value === undefined || value === null ? value : new Date(value)
+}
+
+/** Key management. Every route needs `keys:manage`, except /keys/current (any valid key). */
+const keys: FastifyPluginAsyncTypebox = async (fastify) => {
+  const manage = { scope: 'keys:manage' } as const
+  const errors = problemResponses(400, 401, 403, 404, 429)
+
+  fastify.post('/', {
+    config: manage,
+    schema: {
+      tags: ['keys'], summary: 'Create an API key', operationId: 'createKey',
+      description: 'Returns the secret `key` once. A key can grant only scopes it holds itself.',
+      body: CreateKeyBody,
+      response: { 201: Type.Ref(ApiKeyWithSecretSchema), ...errors, 415: problemResponses(415)[415] },
+    },
+  }, async (request, reply) => {
+    const { principal } = request
+    const created = await fastify.keys.create(principal.account.id, {
+      name: request.body.name,
+      scopes: request.body.scopes,
+      ipAllowlist: request.body.ip_allowlist,
+      expiresAt: toDate(request.body.expires_at),
+    }, actorOf(request), [...principal.scopes])
+    return reply.code(201).send(created)
+  })
+
+  fastify.get('/', {
+    config: manage,
+    schema: {
+      tags: ['keys'], summary: 'List API keys', operationId: 'listKeys',
+      querystring: PageQuerySchema,
+      response: { 200: Type.Ref(ApiKeyListSchema), ...errors },
+    },
+  }, async (request) => fastify.keys.list(request.principal.account.id, request.query))
+
+  fastify.get('/current', {
+    config: { scope: 'authenticated' },
+    schema: {
+      tags: ['keys'], summary: 'The calling key, its plan limits and rotation due date', operationId: 'getCurrentKey',
+      response: { 200: Type.Ref(CurrentKeySchema), ...problemResponses(401, 403, 429) },
+    },
+  }, async (request) => {
+    const { key, account, limits } = request.principal
+    return {
+      key: presentKey(key),
+      account: { id: account.id, name: account.name, plan: account.plan },
+      limits: { requests_per_hour: limits.hourly, burst_per_minute: limits.burst },
+      rotation_due_at: new Date(key.createdAt.getTime() + ROTATION_PERIOD_MS).toISOString(),
+    }
+  })
+
+  fastify.get('/:id', {
+    config: manage,
+    schema: {
+      tags: ['keys'], summary: 'Get an API key', operationId: 'getKey',
+      params: KeyParams,
+      response: { 200: Type.Ref(ApiKeySchema), ...errors },
+    },
+  }, async (request) => fastify.keys.get(request.principal.account.id, request.params.id))
+
+  fastify.patch('/:id', {
+    config: manage,
+    schema: {
+      tags: ['keys'], summary: 'Update a key’s name, scopes, IP allowlist or expiry', operationId: 'updateKey',
+      params: KeyParams,
+      body: UpdateKeyBody,
+      response: { 200: Type.Ref(ApiKeySchema), ...errors, 409: problemResponses(409)[409] },
+    },
+  }, async (request) => {
+    const { principal } = request
+    return fastify.keys.update(principal.account.id, request.params.id, {
+      name: request.body.name,
+      scopes: request.body.scopes,
+      ipAllowlist: request.body.ip_allowlist,
+      expiresAt: toDate(request.body.expires_at),
+    }, actorOf(request), [...principal.scopes])
+  })
+
+  fastify.delete('/:id', {
+    config: manage,
+    schema: {
+      tags: ['keys'], summary: 'Revoke an API key at once', operationId: 'revokeKey',
+      params: KeyParams,
+      response: { 200: Type.Ref(ApiKeySchema), ...errors },
+    },
+  }, async (request) => fastify.keys.revoke(request.principal.account.id, request.params.id, actorOf(request)))
+
+  fastify.post('/:id/rotate', {
+    config: manage,
+    // A rotate call with no body at all means "the defaults".
+    preValidation: async (request) => { request.body ??= {} },
+    schema: {
+      tags: ['keys'], summary: 'Rotate an API key', operationId: 'rotateKey',
+      description: 'Issues a new key with the same name, scopes and allowlist. The old key keeps working for '
+        + '`expire_old_in_seconds` (default 86400) and answers with Deprecation/Sunset headers meanwhile.',
+      params: KeyParams,
+      body: RotateKeyBody,
+      response: { 201: Type.Ref(RotatedApiKeySchema), ...errors, 409: problemResponses(409)[409] },
+    },
+  }, async (request, reply) => {
+    const overlap = request.body.expire_old_in_seconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS
+    const rotated = await fastify.keys.rotate(request.principal.account.id, request.params.id, overlap, actorOf(request))
+    return reply.code(201).send(rotated)
+  })
+}
+
+export default keys

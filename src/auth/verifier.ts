@@ -1,0 +1,130 @@
+import { timingSafeEqual } from 'node:crypto'
+import { eq, sql } from 'drizzle-orm'
+import { LRUCache } from 'lru-cache'
+import { accounts, apiKeys, type AccountRow, type ApiKeyRow } from '../db/schema/index.js'
+import type { Database } from '../db/client.js'
+import { isWellFormedApiKey, displayPrefix } from '../keys/format.js'
+import { keyDigest } from '../keys/digest.js'
+import { parseCidr, type CidrRange } from '../cidr.js'
+import { effectiveScopes, type Scope } from '../scopes.js'
+import { limitsFor, type PlanLimits } from '../plans.js'
+
+/** Everything the request pipeline needs about a verified key, computed once per cache fill. */
+export interface Principal {
+  key: ApiKeyRow
+  account: AccountRow
+  scopes: ReadonlySet<Scope>
+  allowlist: readonly CidrRange[]
+  limits: PlanLimits
+}
+
+export type Verification =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: 'invalid_api_key' | 'expired_api_key' | 'revoked_api_key'; displayPrefix: string | null }
+
+type CacheEntry = { found: true; principal: Principal } | { found: false }
+
+export interface VerifierOptions {
+  /** How long a verified key is trusted without asking the database again. */
+  ttlMs: number
+  maxEntries?: number
+  /** How often batched `last_used_at` updates are written. */
+  lastUsedFlushMs?: number
+}
+
+/** Unknown digests are remembered briefly so a flood of bad keys does not become a flood of queries. */
+const NEGATIVE_TTL_MS = 5_000
+
+/**
+ * Turns a presented secret into a Principal. Malformed keys are refused with no I/O; known keys
+ * come from an in-process LRU (steady state: zero database queries); revocation and expiry are
+ * checked against the clock on every request, so a cached entry is never served past either.
+ */
+export class KeyVerifier {
+  private readonly cache: LRUCache<string, CacheEntry>
+  private readonly pendingLastUsed = new Map<string, Date>()
+  private readonly flushTimer: NodeJS.Timeout
+
+  constructor(private readonly db: Database, private readonly pepper: string, options: VerifierOptions) {
+    this.cache = new LRUCache<string, CacheEntry>({
+      max: options.maxEntries ?? 50_000,
+      ttl: Math.max(options.ttlMs, 1),
+      fetchMethod: async (digest, _stale, { options: fetchOptions }) => {
+        const entry = await this.load(digest)
+        if (!entry.found) fetchOptions.ttl = Math.min(NEGATIVE_TTL_MS, Math.max(options.ttlMs, 1))
+        return entry
+      },
+    })
+    this.flushTimer = setInterval(() => { void this.flushLastUsed().catch(() => {}) }, options.lastUsedFlushMs ?? 5_000)
+    this.flushTimer.unref()
+  }
+
+  async verify(presented: string, now = new Date()): Promise<Verification> {
+    if (!isWellFormedApiKey(presented)) return { ok: false, reason: 'invalid_api_key', displayPrefix: null }
+    const digest = keyDigest(this.pepper, presented)
+    const entry = await this.cache.fetch(digest)
+    if (!entry?.found) return { ok: false, reason: 'invalid_api_key', displayPrefix: displayPrefix(presented) }
+    const { key } = entry.principal
+    // Defence in depth: the index matched on the digest; confirm it without a timing signal.
+    if (!timingSafeEqual(Buffer.from(key.digest, 'hex'), Buffer.from(digest, 'hex'))) {
+      return { ok: false, reason: 'invalid_api_key', displayPrefix: displayPrefix(presented) }
+    }
+    if (key.revokedAt && key.revokedAt <= now) return { ok: false, reason: 'revoked_api_key', displayPrefix: key.displayPrefix }
+    if (key.expiresAt && key.expiresAt <= now) return { ok: false, reason: 'expired_api_key', displayPrefix: key.displayPrefix }
+    return { ok: true, principal: entry.principal }
+  }
+
+  /** Records use in memory; written to the database in batches, never once per request. */
+  touch(principal: Principal, at = new Date()): void {
+    principal.key.lastUsedAt = at
+    this.pendingLastUsed.set(principal.key.id, at)
+  }
+
+  invalidateKey(keyId: string): void {
+    for (const [digest, entry] of this.cache.entries()) {
+      if (entry.found && entry.principal.key.id === keyId) this.cache.delete(digest)
+    }
+  }
+
+  invalidateAccount(accountId: string): void {
+    for (const [digest, entry] of this.cache.entries()) {
+      if (entry.found && entry.principal.account.id === accountId) this.cache.delete(digest)
+    }
+  }
+
+  async flushLastUsed(): Promise<void> {
+    if (this.pendingLastUsed.size === 0) return
+    const batch = [...this.pendingLastUsed.entries()]
+    this.pendingLastUsed.clear()
+    for (let i = 0; i < batch.length; i += 500) {
+      const rows = batch.slice(i, i + 500).map(([id, at]) => sql`(${id}, ${at.toISOString()}::timestamptz)`)
+      await this.db.execute(sql`
+        update ${apiKeys} set last_used_at = v.used_at
+        from (values ${sql.join(rows, sql`, `)}) as v(id, used_at)
+        where ${apiKeys.id} = v.id and (${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < v.used_at)`)
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.flushTimer)
+    await this.flushLastUsed()
+  }
+
+  private async load(digest: string): Promise<CacheEntry> {
+    const [row] = await this.db.select({ key: apiKeys, account: accounts })
+      .from(apiKeys).innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+      .where(eq(apiKeys.digest, digest)).limit(1)
+    if (!row) return { found: false }
+    const allowlist = row.key.ipAllowlist.map((entry) => parseCidr(entry)).filter((range): range is CidrRange => range !== null)
+    return {
+      found: true,
+      principal: {
+        key: row.key,
+        account: row.account,
+        scopes: effectiveScopes(row.key.scopes),
+        allowlist,
+        limits: limitsFor(row.account),
+      },
+    }
+  }
+}

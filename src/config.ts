@@ -1,0 +1,84 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/**
+ * Every setting the service reads from its environment. The Config type is derived from this
+ * schema, so a variable cannot be documented, validated and typed in three different places.
+ */
+export const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  /** Unset → embedded PGlite in DATA_DIR/pg. */
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  /** Unset → in-process limiter, caches and events (single instance only). */
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** Unset/false → socket address is the client; else a hop count or a list of proxy IPs/CIDRs. */
+  TRUST_PROXY: Type.String({ default: 'false', pattern: '^(false|true|\\d+|[0-9a-fA-F:.,/ ]+)$' }),
+  /** HMAC secret for key digests. Required in production; generated into DATA_DIR otherwise. */
+  KEY_PEPPER: Type.Optional(Type.String({ minLength: 32 })),
+  DATA_DIR: Type.String({ minLength: 1, default: './.data' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  /** Largest accepted request body, in bytes. */
+  BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024, default: 1024 * 1024 }),
+  /** Failed authentications a client address may make per minute before it is refused outright. */
+  AUTH_FAILURES_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 30 }),
+  /** What the per-key limiter does when Redis errors: serve from the in-process store, or refuse. */
+  RATE_LIMIT_ON_REDIS_ERROR: Type.Union([Type.Literal('open'), Type.Literal('closed')], { default: 'open' }),
+  /** Milliseconds before a Redis command is abandoned; the limiter must never hang a request. */
+  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 10000, default: 250 }),
+  /** How long a verified key stays in the in-process cache, in milliseconds. */
+  KEY_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 300000, default: 30000 }),
+}, { additionalProperties: false })
+
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`invalid configuration: ${variable} ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const NUMERIC_KEYS = new Set(['PORT', 'BODY_LIMIT', 'AUTH_FAILURES_PER_MINUTE', 'REDIS_COMMAND_TIMEOUT_MS', 'KEY_CACHE_TTL_MS'])
+
+/**
+ * Builds the Config from an environment, keeping only the variables the schema names (the process
+ * environment holds many unrelated ones). Empty strings count as unset. Throws a ConfigError naming
+ * the first offending variable, so a bad deployment stops with one clear line.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[key]
+    if (value === undefined || value === '') continue
+    raw[key] = NUMERIC_KEYS.has(key) && /^\d+$/.test(value) ? Number(value) : value
+  }
+  Object.assign(raw, overrides)
+  const withDefaults = Value.Default(ConfigSchema, raw)
+  const error = Value.Errors(ConfigSchema, withDefaults).First()
+  if (error) {
+    const variable = error.path.replace(/^\//, '') || 'configuration'
+    throw new ConfigError(variable, `${error.message} (got ${JSON.stringify(error.value)})`)
+  }
+  const config = withDefaults as Config
+  if (config.NODE_ENV === 'production' && !config.KEY_PEPPER) {
+    throw new ConfigError('KEY_PEPPER', 'is required when NODE_ENV=production (at least 32 characters)')
+  }
+  parseTrustProxy(config.TRUST_PROXY)
+  return config
+}
+
+/** Translates TRUST_PROXY into the value Fastify's `trustProxy` option takes. */
+export function parseTrustProxy(value: string): boolean | number | string[] {
+  const trimmed = value.trim()
+  if (trimmed === 'false') return false
+  if (trimmed === 'true') return true
+  if (/^\d+$/.test(trimmed)) return Number(trimmed)
+  const entries = trimmed.split(',').map((entry) => entry.trim()).filter(Boolean)
+  if (entries.length === 0) throw new ConfigError('TRUST_PROXY', 'names no proxy')
+  return entries
+}

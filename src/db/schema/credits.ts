@@ -1,0 +1,26 @@
+import { pgTable, text, bigint, timestamp, index, check } from 'drizzle-orm/pg-core'
+import { sql, type InferSelectModel } from 'drizzle-orm'
+import { accounts } from './accounts.js'
+
+export const CREDIT_TRANSACTION_TYPES = ['grant', 'purchase', 'usage', 'refund', 'adjustment'] as const
+export type CreditTransactionType = (typeof CREDIT_TRANSACTION_TYPES)[number]
+
+/**
+ * Append-only credit ledger (a trigger refuses UPDATE and DELETE). Amounts are integers in the
+ * smallest currency unit (cents); `balance_after` is the running balance, so the balance is the
+ * newest row's, never a sum over the whole history.
+ */
+export const creditTransactions = pgTable('credit_transactions', {
+  id: text('id').primaryKey(),
+  accountId: text('account_id').notNull().references(() => accounts.id),
+  type: text('type').$type<CreditTransactionType>().notNull(),
+  amount: bigint('amount', { mode: 'number' }).notNull(),
+  balanceAfter: bigint('balance_after', { mode: 'number' }).notNull(),
+  description: text('description').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+}, (table) => [
+  index('credit_transactions_account_created_idx').on(table.accountId, table.createdAt.desc(), table.id.desc()),
+  check('credit_transactions_type_check', sql`${table.type} in ('grant', 'purchase', 'usage', 'refund', 'adjustment')`),
+])
+
+export type CreditTransactionRow = InferSelectModel<typeof creditTransactions>

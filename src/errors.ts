@@ -1,0 +1,59 @@
+/**
+ * The one error catalogue. Every error the API can answer with is named here once, with its HTTP
+ * status and title; handlers and plugins throw `new ApiError(code, detail)` and the errors plugin
+ * renders it as RFC 9457 problem+json. Codes are part of the public contract: never rename one.
+ */
+export const ERROR_CATALOGUE = {
+  bad_request: { status: 400, title: 'Bad request' },
+  validation_failed: { status: 400, title: 'Request validation failed' },
+  ambiguous_credentials: { status: 400, title: 'Ambiguous credentials' },
+  invalid_ip_allowlist: { status: 400, title: 'Invalid IP allowlist' },
+  invalid_cursor: { status: 400, title: 'Invalid pagination cursor' },
+  missing_api_key: { status: 401, title: 'Missing API key' },
+  invalid_api_key: { status: 401, title: 'Invalid API key' },
+  expired_api_key: { status: 401, title: 'Expired API key' },
+  revoked_api_key: { status: 401, title: 'Revoked API key' },
+  ip_not_allowed: { status: 403, title: 'IP address not allowed' },
+  insufficient_scope: { status: 403, title: 'Insufficient scope' },
+  scope_not_grantable: { status: 403, title: 'Scope not grantable' },
+  not_found: { status: 404, title: 'Not found' },
+  route_not_found: { status: 404, title: 'Route not found' },
+  key_already_rotated: { status: 409, title: 'Key already rotated' },
+  key_revoked: { status: 409, title: 'Key revoked' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  rate_limited: { status: 429, title: 'Rate limit exceeded' },
+  too_many_failed_attempts: { status: 429, title: 'Too many failed authentication attempts' },
+  internal_error: { status: 500, title: 'Internal server error' },
+  service_unavailable: { status: 503, title: 'Service unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE
+
+export const ERROR_TYPE_BASE = 'https://docs.voxpria.com/errors/'
+
+export interface FieldError {
+  /** JSON pointer or dotted location of the offending value, e.g. `/body/scopes/0`. */
+  field: string
+  message: string
+}
+
+export interface ApiErrorOptions {
+  errors?: FieldError[]
+  /** Response headers that belong to this error (WWW-Authenticate, Retry-After, …). */
+  headers?: Record<string, string>
+  /** Extra members added to the problem document (RFC 9457 extension members). */
+  extensions?: Record<string, unknown>
+}
+
+export class ApiError extends Error {
+  readonly status: number
+  readonly title: string
+
+  constructor(readonly code: ErrorCode, readonly detail: string, readonly options: ApiErrorOptions = {}) {
+    super(detail)
+    this.name = 'ApiError'
+    this.status = ERROR_CATALOGUE[code].status
+    this.title = ERROR_CATALOGUE[code].title
+  }
+}

@@ -1,0 +1,77 @@
+import { EventEmitter } from 'node:events'
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+
+/** Changes that other instances must hear about within a second to drop cached state. */
+export type CacheEvent =
+  | { type: 'key.changed'; keyId: string; accountId: string }
+  | { type: 'account.changed'; accountId: string }
+
+export interface EventBus {
+  /** Delivered to this instance's subscribers at once, and to every other instance. */
+  publish(event: CacheEvent): Promise<void>
+  subscribe(handler: (event: CacheEvent) => void): void
+  close(): Promise<void>
+}
+
+const CHANNEL = 'voxpria:cache-events'
+
+/** Single-process bus: used when there is no Redis (one instance only). */
+export class LocalEventBus implements EventBus {
+  private readonly emitter = new EventEmitter()
+
+  async publish(event: CacheEvent): Promise<void> {
+    this.emitter.emit('event', event)
+  }
+
+  subscribe(handler: (event: CacheEvent) => void): void {
+    this.emitter.on('event', handler)
+  }
+
+  async close(): Promise<void> {
+    this.emitter.removeAllListeners()
+  }
+}
+
+/**
+ * Redis pub/sub bus. Local subscribers hear an event synchronously (read-your-writes on the
+ * instance that made the change); messages echoed back from Redis with our own origin are skipped.
+ */
+export class RedisEventBus implements EventBus {
+  private readonly local = new LocalEventBus()
+  private readonly origin = randomUUID()
+
+  constructor(private readonly publisher: Redis, private readonly subscriber: Redis, private readonly onError: (error: unknown) => void) {
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== CHANNEL) return
+      try {
+        const { origin, event } = JSON.parse(message) as { origin: string; event: CacheEvent }
+        if (origin !== this.origin) void this.local.publish(event)
+      } catch (error) {
+        onError(error)
+      }
+    })
+  }
+
+  async start(): Promise<void> {
+    await this.subscriber.subscribe(CHANNEL)
+  }
+
+  async publish(event: CacheEvent): Promise<void> {
+    await this.local.publish(event)
+    try {
+      await this.publisher.publish(CHANNEL, JSON.stringify({ origin: this.origin, event }))
+    } catch (error) {
+      // Other instances fall back to their cache TTL; the change itself is already committed.
+      this.onError(error)
+    }
+  }
+
+  subscribe(handler: (event: CacheEvent) => void): void {
+    this.local.subscribe(handler)
+  }
+
+  async close(): Promise<void> {
+    await this.local.close()
+  }
+}

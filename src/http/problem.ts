@@ -1,0 +1,73 @@
+import { ApiError, ERROR_TYPE_BASE, type ErrorCode, type FieldError } from '../errors.js'
+
+/** RFC 9457 problem document, as every error response carries it. */
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: ErrorCode
+  request_id: string
+  errors?: FieldError[]
+  [extension: string]: unknown
+}
+
+export function toProblem(error: ApiError, requestId: string): Problem {
+  return {
+    type: ERROR_TYPE_BASE + error.code,
+    title: error.title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    request_id: requestId,
+    ...(error.options.errors ? { errors: error.options.errors } : {}),
+    ...error.options.extensions,
+  }
+}
+
+interface AjvIssue {
+  instancePath: string
+  keyword: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+/** Turns Fastify's validation failure into field errors a client can act on. */
+export function validationError(issues: readonly AjvIssue[], context: string | undefined): ApiError {
+  const errors = issues.map((issue) => {
+    let field = `/${context ?? 'body'}${issue.instancePath}`
+    let message = issue.message ?? 'is invalid'
+    if (issue.keyword === 'additionalProperties') {
+      field += `/${String(issue.params.additionalProperty)}`
+      message = 'is not a known field'
+    } else if (issue.keyword === 'required') {
+      field += `/${String(issue.params.missingProperty)}`
+      message = 'is required'
+    }
+    return { field, message }
+  })
+  const first = errors[0]
+  return new ApiError('validation_failed', first ? `${first.field} ${first.message}.` : 'The request is invalid.', { errors })
+}
+
+/** Maps Fastify's own client errors (body parsing, content type) into the catalogue. */
+export function fromFastifyError(error: { code?: string; statusCode?: number; message: string }): ApiError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('payload_too_large', 'The request body is larger than this API accepts.')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('unsupported_media_type', 'Send request bodies as application/json.')
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError('bad_request', 'The body is empty but Content-Type says JSON; send {} or no Content-Type.')
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError('bad_request', 'The request body is not valid JSON.')
+  }
+  if (error.statusCode === 404) return new ApiError('route_not_found', 'No such route.')
+  if (error.statusCode === 413) return new ApiError('payload_too_large', 'The request body is larger than this API accepts.')
+  if (error.statusCode === 415) return new ApiError('unsupported_media_type', 'Send request bodies as application/json.')
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ApiError('bad_request', error.statusCode === 400 && error.message.startsWith('Body') ? error.message : 'The request could not be understood.')
+  }
+  return undefined
+}

@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto'
+
+/**
+ * Public identifiers are prefixed and opaque (`key_…`, `acct_…`): the prefix tells a support
+ * engineer what an id is, and the random body leaks no count or creation order.
+ */
+export const ID_PREFIXES = {
+  account: 'acct',
+  key: 'key',
+  creditTransaction: 'ctx',
+  auditEntry: 'aud',
+} as const
+
+export type IdKind = keyof typeof ID_PREFIXES
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+
+/** Uniform base62 characters from a CSPRNG, rejecting bytes ≥ 248 so no character is favoured. */
+export function randomBase62(length: number): string {
+  let out = ''
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248) out += BASE62[byte % 62]
+      if (out.length === length) break
+    }
+  }
+  return out
+}
+
+export function newId(kind: IdKind): string {
+  return `${ID_PREFIXES[kind]}_${randomBase62(22)}`
+}
+
+export function idPattern(kind: IdKind): string {
+  return `^${ID_PREFIXES[kind]}_[0-9A-Za-z]{22}$`
+}

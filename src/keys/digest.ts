@@ -1,0 +1,11 @@
+import { createHmac } from 'node:crypto'
+
+/**
+ * Keys are stored only as HMAC-SHA256(pepper, key). The pepper lives outside the database, so a
+ * leaked table of digests cannot be checked against guesses offline. The lookup is an equality
+ * match on a unique index over the digest: the secret itself is never compared byte by byte in
+ * application code, so there is no timing signal to compare in constant time.
+ */
+export function keyDigest(pepper: string, key: string): string {
+  return createHmac('sha256', pepper).update(key).digest('hex')
+}

@@ -1,0 +1,112 @@
+import { count, eq } from 'drizzle-orm'
+import { accounts, type AccountRow } from '../db/schema/index.js'
+import type { Database } from '../db/client.js'
+import { ApiError } from '../errors.js'
+import { newId } from '../ids.js'
+import { FREE_TRIAL_GRANT_CENTS, limitsFor, type Plan } from '../plans.js'
+import { SCOPES } from '../scopes.js'
+import { appendLedgerEntry } from './credits.js'
+import { recordAudit, type Actor } from './audit.js'
+import { presentKey, type KeyService } from './keys.js'
+
+export interface NewAccountInput {
+  name: string
+  plan: Plan
+  /** Enterprise only. */
+  hourlyLimit?: number | undefined
+  burstLimit?: number | undefined
+}
+
+export function presentAccount(row: AccountRow) {
+  const limits = limitsFor(row)
+  return {
+    id: row.id,
+    name: row.name,
+    plan: row.plan,
+    limits: { requests_per_hour: limits.hourly, burst_per_minute: limits.burst },
+    created_at: row.createdAt.toISOString(),
+  }
+}
+
+function assertLimitsFitPlan(input: { plan: Plan; hourlyLimit?: number | undefined; burstLimit?: number | undefined }): void {
+  const custom = input.hourlyLimit !== undefined || input.burstLimit !== undefined
+  if (custom && input.plan !== 'enterprise') {
+    throw new ApiError('validation_failed', 'Custom limits apply only to the enterprise plan.')
+  }
+  for (const [name, value] of [['hourly limit', input.hourlyLimit], ['burst limit', input.burstLimit]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
+      throw new ApiError('validation_failed', `The ${name} must be a positive integer.`)
+    }
+  }
+}
+
+/**
+ * Creates an account, its free-trial credit grant and its first key holding every scope, in one
+ * transaction: an account never exists without the key that lets its owner in.
+ */
+export async function createAccountWithKey(db: Database, keys: KeyService, input: NewAccountInput, actor: Actor) {
+  assertLimitsFitPlan(input)
+  return db.transaction(async (tx) => {
+    const [account] = await tx.insert(accounts).values({
+      id: newId('account'),
+      name: input.name,
+      plan: input.plan,
+      hourlyLimit: input.hourlyLimit ?? null,
+      burstLimit: input.burstLimit ?? null,
+    }).returning()
+    if (input.plan === 'free_trial') {
+      await appendLedgerEntry(tx, { accountId: account!.id, type: 'grant', amount: FREE_TRIAL_GRANT_CENTS, description: 'Free trial credit' })
+    }
+    await recordAudit(tx, actor, {
+      accountId: account!.id, action: 'account.created', targetType: 'account', targetId: account!.id, before: null, after: presentAccount(account!),
+    })
+    const { row, secret } = await keys.insertKey(tx, account!.id, { name: 'Default key', scopes: [...SCOPES] }, actor)
+    return { account: presentAccount(account!), key: { ...presentKey(row), key: secret } }
+  })
+}
+
+export async function getAccount(db: Database, accountId: string): Promise<AccountRow> {
+  const [row] = await db.select().from(accounts).where(eq(accounts.id, accountId))
+  if (!row) throw new ApiError('not_found', `No account ${accountId}.`)
+  return row
+}
+
+export interface AccountPatch {
+  name?: string | undefined
+  plan?: Plan | undefined
+  hourlyLimit?: number | null | undefined
+  burstLimit?: number | null | undefined
+}
+
+/** Operator change of plan or limits, audited with before/after. */
+export async function updateAccount(db: Database, accountId: string, patch: AccountPatch, actor: Actor) {
+  return db.transaction(async (tx) => {
+    const [before] = await tx.select().from(accounts).where(eq(accounts.id, accountId)).for('update')
+    if (!before) throw new ApiError('not_found', `No account ${accountId}.`)
+    const plan = patch.plan ?? before.plan
+    const hourlyLimit = patch.hourlyLimit === undefined ? before.hourlyLimit : patch.hourlyLimit
+    const burstLimit = patch.burstLimit === undefined ? before.burstLimit : patch.burstLimit
+    if (plan !== 'enterprise' && (hourlyLimit !== null || burstLimit !== null)) {
+      if (patch.hourlyLimit != null || patch.burstLimit != null) {
+        throw new ApiError('validation_failed', 'Custom limits apply only to the enterprise plan.')
+      }
+    }
+    assertLimitsFitPlan({ plan, hourlyLimit: patch.hourlyLimit ?? undefined, burstLimit: patch.burstLimit ?? undefined })
+    const [after] = await tx.update(accounts).set({
+      name: patch.name ?? before.name,
+      plan,
+      hourlyLimit: plan === 'enterprise' ? hourlyLimit : null,
+      burstLimit: plan === 'enterprise' ? burstLimit : null,
+      updatedAt: new Date(),
+    }).where(eq(accounts.id, accountId)).returning()
+    await recordAudit(tx, actor, {
+      accountId, action: 'account.updated', targetType: 'account', targetId: accountId, before: presentAccount(before), after: presentAccount(after!),
+    })
+    return presentAccount(after!)
+  })
+}
+
+export async function countAccounts(db: Database): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(accounts)
+  return row?.n ?? 0
+}

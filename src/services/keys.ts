@@ -1,0 +1,221 @@
+import { and, eq } from 'drizzle-orm'
+import { apiKeys, type ApiKeyRow } from '../db/schema/index.js'
+import type { Database } from '../db/client.js'
+import type { Executor } from '../db/executor.js'
+import { ApiError } from '../errors.js'
+import { newId } from '../ids.js'
+import { generateApiKey, displayPrefix, lastFour } from '../keys/format.js'
+import { keyDigest } from '../keys/digest.js'
+import { validateAllowlist, MAX_ALLOWLIST_ENTRIES } from '../cidr.js'
+import { effectiveScopes, normaliseScopes, type Scope } from '../scopes.js'
+import { afterCursor, newestFirst, toPage, type PageRequest } from '../pagination.js'
+import { recordAudit, type Actor } from './audit.js'
+
+/** Keys should be rolled every 90 days; `rotation_due_at` tells the customer when. */
+export const ROTATION_PERIOD_MS = 90 * 24 * 3600 * 1000
+export const DEFAULT_ROTATION_OVERLAP_SECONDS = 86_400
+export const MAX_ROTATION_OVERLAP_SECONDS = 604_800
+
+export type KeyStatus = 'active' | 'expired' | 'revoked'
+
+export function keyStatus(row: Pick<ApiKeyRow, 'revokedAt' | 'expiresAt'>, now = new Date()): KeyStatus {
+  if (row.revokedAt && row.revokedAt <= now) return 'revoked'
+  if (row.expiresAt && row.expiresAt <= now) return 'expired'
+  return 'active'
+}
+
+/** The public view of a key: never the secret, never the digest. Also what the audit log stores. */
+export function presentKey(row: ApiKeyRow, now = new Date()) {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.displayPrefix,
+    last_four: row.lastFour,
+    scopes: row.scopes as Scope[],
+    ip_allowlist: row.ipAllowlist,
+    status: keyStatus(row, now),
+    created_at: row.createdAt.toISOString(),
+    expires_at: row.expiresAt?.toISOString() ?? null,
+    last_used_at: row.lastUsedAt?.toISOString() ?? null,
+    revoked_at: row.revokedAt?.toISOString() ?? null,
+    rotated_from: row.rotatedFrom,
+    replaced_by: row.replacedBy,
+    created_by: row.createdBy,
+    rotation_due_at: new Date(row.createdAt.getTime() + ROTATION_PERIOD_MS).toISOString(),
+  }
+}
+
+export type PublicKey = ReturnType<typeof presentKey>
+
+export interface NewKeyInput {
+  name: string
+  scopes: Scope[]
+  ipAllowlist?: string[] | undefined
+  expiresAt?: Date | null | undefined
+}
+
+export interface KeyPatch {
+  name?: string | undefined
+  scopes?: Scope[] | undefined
+  ipAllowlist?: string[] | undefined
+  expiresAt?: Date | null | undefined
+}
+
+/** Told after a change commits, so every instance drops its cached copy of the key. */
+export type KeyChangeListener = (change: { keyId: string; accountId: string }) => void
+
+function canonicalAllowlist(entries: readonly string[]): string[] {
+  if (entries.length > MAX_ALLOWLIST_ENTRIES) {
+    throw new ApiError('invalid_ip_allowlist', `An allowlist holds at most ${MAX_ALLOWLIST_ENTRIES} entries; got ${entries.length}.`)
+  }
+  const { entries: canonical, invalid } = validateAllowlist(entries)
+  if (invalid.length > 0) {
+    throw new ApiError('invalid_ip_allowlist', `"${invalid[0]!.entry}" is not an IPv4/IPv6 address or CIDR.`, {
+      errors: invalid.map(({ index, entry }) => ({ field: `/ip_allowlist/${index}`, message: `"${entry}" is not an IPv4/IPv6 address or CIDR` })),
+    })
+  }
+  return canonical
+}
+
+function assertFuture(expiresAt: Date | null | undefined, now: Date): void {
+  if (expiresAt && expiresAt <= now) {
+    throw new ApiError('validation_failed', 'expires_at must be in the future.', {
+      errors: [{ field: '/expires_at', message: 'must be in the future' }],
+    })
+  }
+}
+
+/** A key may hand out only what it holds itself, so a restricted key cannot mint a stronger one. */
+function assertGrantable(scopes: readonly Scope[], grantorScopes: readonly Scope[] | undefined): void {
+  if (!grantorScopes) return
+  const held = effectiveScopes(grantorScopes)
+  const missing = scopes.filter((scope) => !held.has(scope))
+  if (missing.length > 0) {
+    throw new ApiError('scope_not_grantable', `This key cannot grant scopes it does not hold: ${missing.join(', ')}.`, {
+      extensions: { scopes: missing },
+    })
+  }
+}
+
+export class KeyService {
+  constructor(
+    private readonly db: Database,
+    private readonly pepper: string,
+    private readonly onChange: KeyChangeListener = () => {},
+  ) {}
+
+  /** Inserts a key inside the caller's transaction; returns the row and the secret (shown once). */
+  async insertKey(tx: Executor, accountId: string, input: NewKeyInput, actor: Actor, extra: { rotatedFrom?: string } = {}) {
+    const secret = generateApiKey()
+    const [row] = await tx.insert(apiKeys).values({
+      id: newId('key'),
+      accountId,
+      name: input.name,
+      digest: keyDigest(this.pepper, secret),
+      displayPrefix: displayPrefix(secret),
+      lastFour: lastFour(secret),
+      scopes: normaliseScopes(input.scopes),
+      ipAllowlist: canonicalAllowlist(input.ipAllowlist ?? []),
+      expiresAt: input.expiresAt ?? null,
+      rotatedFrom: extra.rotatedFrom ?? null,
+      createdBy: actor.id,
+    }).returning()
+    await recordAudit(tx, actor, {
+      accountId, action: 'key.created', targetType: 'key', targetId: row!.id, before: null, after: presentKey(row!),
+    })
+    return { row: row!, secret }
+  }
+
+  async create(accountId: string, input: NewKeyInput, actor: Actor, grantorScopes?: readonly Scope[]) {
+    assertGrantable(input.scopes, grantorScopes)
+    assertFuture(input.expiresAt, new Date())
+    const { row, secret } = await this.db.transaction((tx) => this.insertKey(tx, accountId, input, actor))
+    return { ...presentKey(row), key: secret }
+  }
+
+  async list(accountId: string, page: PageRequest) {
+    const rows = await this.db.select().from(apiKeys)
+      .where(and(eq(apiKeys.accountId, accountId), afterCursor(apiKeys, page.cursor)))
+      .orderBy(...newestFirst(apiKeys))
+      .limit(page.limit + 1)
+    const now = new Date()
+    return toPage(rows, page.limit, (row) => presentKey(row, now))
+  }
+
+  async get(accountId: string, keyId: string) {
+    return presentKey(await this.findOwned(this.db, accountId, keyId))
+  }
+
+  async update(accountId: string, keyId: string, patch: KeyPatch, actor: Actor, grantorScopes?: readonly Scope[]) {
+    if (patch.scopes) assertGrantable(patch.scopes, grantorScopes)
+    assertFuture(patch.expiresAt, new Date())
+    const changes: Partial<typeof apiKeys.$inferInsert> = {}
+    if (patch.name !== undefined) changes.name = patch.name
+    if (patch.scopes !== undefined) changes.scopes = normaliseScopes(patch.scopes)
+    if (patch.ipAllowlist !== undefined) changes.ipAllowlist = canonicalAllowlist(patch.ipAllowlist)
+    if (patch.expiresAt !== undefined) changes.expiresAt = patch.expiresAt
+    const updated = await this.db.transaction(async (tx) => {
+      const before = await this.findOwned(tx, accountId, keyId, { forUpdate: true })
+      if (before.revokedAt) throw new ApiError('key_revoked', 'A revoked key cannot be changed.')
+      if (Object.keys(changes).length === 0) return before
+      const [after] = await tx.update(apiKeys).set(changes).where(eq(apiKeys.id, keyId)).returning()
+      await recordAudit(tx, actor, {
+        accountId, action: 'key.updated', targetType: 'key', targetId: keyId, before: presentKey(before), after: presentKey(after!),
+      })
+      return after!
+    })
+    this.onChange({ keyId, accountId })
+    return presentKey(updated)
+  }
+
+  /** Revokes at once. Revoking an already revoked key is a no-op that returns it unchanged. */
+  async revoke(accountId: string, keyId: string, actor: Actor) {
+    const revoked = await this.db.transaction(async (tx) => {
+      const before = await this.findOwned(tx, accountId, keyId, { forUpdate: true })
+      if (before.revokedAt) return before
+      const [after] = await tx.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, keyId)).returning()
+      await recordAudit(tx, actor, {
+        accountId, action: 'key.revoked', targetType: 'key', targetId: keyId, before: presentKey(before), after: presentKey(after!),
+      })
+      return after!
+    })
+    this.onChange({ keyId, accountId })
+    return presentKey(revoked)
+  }
+
+  /**
+   * Issues a successor with the same name, scopes and allowlist; the old key keeps working for
+   * the overlap window so deployments can switch over, then expires. A key rotates only once:
+   * the row lock plus the `replaced_by` check make a second, concurrent rotation a 409.
+   */
+  async rotate(accountId: string, keyId: string, expireOldInSeconds: number, actor: Actor) {
+    const result = await this.db.transaction(async (tx) => {
+      const old = await this.findOwned(tx, accountId, keyId, { forUpdate: true })
+      const now = new Date()
+      if (old.replacedBy) throw new ApiError('key_already_rotated', `Key ${keyId} was already rotated; rotate ${old.replacedBy} instead.`)
+      if (keyStatus(old, now) !== 'active') throw new ApiError('key_revoked', `Key ${keyId} is ${keyStatus(old, now)} and cannot be rotated.`)
+      const { row: successor, secret } = await this.insertKey(tx, accountId, {
+        name: old.name, scopes: old.scopes as Scope[], ipAllowlist: old.ipAllowlist, expiresAt: old.expiresAt,
+      }, actor, { rotatedFrom: old.id })
+      const sunset = new Date(now.getTime() + expireOldInSeconds * 1000)
+      const expiresAt = old.expiresAt && old.expiresAt < sunset ? old.expiresAt : sunset
+      const [retired] = await tx.update(apiKeys).set({ replacedBy: successor.id, replacedAt: now, expiresAt })
+        .where(eq(apiKeys.id, old.id)).returning()
+      await recordAudit(tx, actor, {
+        accountId, action: 'key.rotated', targetType: 'key', targetId: old.id, before: presentKey(old), after: presentKey(retired!),
+      })
+      return { successor, secret, retired: retired! }
+    })
+    this.onChange({ keyId, accountId })
+    return { ...presentKey(result.successor), key: result.secret, previous_key: presentKey(result.retired) }
+  }
+
+  /** Another account's key is indistinguishable from a missing one: 404, never 403. */
+  private async findOwned(db: Executor, accountId: string, keyId: string, options: { forUpdate?: boolean } = {}): Promise<ApiKeyRow> {
+    const query = db.select().from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId)))
+    const [row] = options.forUpdate ? await query.for('update') : await query
+    if (!row) throw new ApiError('not_found', `No API key ${keyId} in this account.`)
+    return row
+  }
+}
+
