@@ -71,6 +71,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       },
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // A JSON API: bodies of any other type (Fastify also parses text/plain by default) are a 415.
+  fastify.removeContentTypeParser('text/plain')
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

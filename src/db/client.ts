@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema/index.js'
 import type { Config } from '../config.js'
 import { MIGRATIONS_DIR } from '../paths.js'
+import { lockDataDir } from './pglite-lock.js'
 
 /** Both drivers (postgres.js and PGlite) behind the one type the rest of the code sees. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -51,9 +52,9 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
     async ping() {
       await db.execute(sql`select 1`)
     },
-    async close() {
+    close: once(async () => {
       await client.end({ timeout: 5 })
-    },
+    }),
   }
 }
 
@@ -62,9 +63,11 @@ async function openPglite(options: DatabaseOptions): Promise<DatabaseHandle> {
   const { drizzle } = await import('drizzle-orm/pglite')
   const { migrate } = await import('drizzle-orm/pglite/migrator')
   let dataDir: string | undefined
+  let unlock = () => {}
   if (!options.inMemory) {
     dataDir = join(options.DATA_DIR, 'pg')
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    unlock = lockDataDir(options.DATA_DIR)
   }
   const client = new PGlite(dataDir)
   const db = drizzle(client, { schema }) as unknown as Database
@@ -77,8 +80,15 @@ async function openPglite(options: DatabaseOptions): Promise<DatabaseHandle> {
     async ping() {
       await db.execute(sql`select 1`)
     },
-    async close() {
+    close: once(async () => {
       await client.close()
-    },
+      unlock()
+    }),
   }
+}
+
+/** Closing twice (an operator's close, then the app's onClose) is harmless. */
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined
+  return () => (closing ??= close())
 }

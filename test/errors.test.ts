@@ -1,0 +1,52 @@
+import t from 'tap'
+import { buildTestApp, createTestAccount, call } from './helper/app.js'
+
+t.test('every error is problem+json with a code, never a 500', async (t) => {
+  const { app } = await buildTestApp(t, { BODY_LIMIT: 2048 })
+  const owner = await createTestAccount(app)
+  const problem = (response: { statusCode: number; headers: Record<string, unknown>; json(): any }, status: number, code: string) => {
+    t.equal(response.statusCode, status, code)
+    t.match(String(response.headers['content-type']), /^application\/problem\+json/)
+    t.match(response.json(), { type: `https://docs.voxpria.com/errors/${code}`, title: String, status, detail: String, code, request_id: /^req_/ })
+  }
+
+  problem(await call(app, { url: '/api/v1/nope', key: owner.key }), 404, 'route_not_found')
+  problem(await call(app, { url: '/nope' }), 404, 'route_not_found')
+
+  problem(await call(app, {
+    method: 'POST', url: '/api/v1/keys', key: owner.key, headers: { 'content-type': 'application/json' }, payload: '{"name": "x", ',
+  }), 400, 'bad_request')
+
+  problem(await call(app, {
+    method: 'POST', url: '/api/v1/keys', key: owner.key, payload: { name: 'x'.repeat(4000), scopes: ['calls:read'] },
+  }), 413, 'payload_too_large')
+
+  problem(await call(app, {
+    method: 'POST', url: '/api/v1/keys', key: owner.key, headers: { 'content-type': 'text/plain' }, payload: 'name=x',
+  }), 415, 'unsupported_media_type')
+
+  problem(await call(app, {
+    method: 'POST', url: '/api/v1/keys', key: owner.key, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=x',
+  }), 415, 'unsupported_media_type')
+
+  const validation = await call(app, { method: 'POST', url: '/api/v1/keys', key: owner.key, payload: { name: '', scopes: 'calls:read', extra: 1 } })
+  problem(validation, 400, 'validation_failed')
+  const fields = validation.json().errors.map((e: { field: string }) => e.field)
+  t.ok(fields.includes('/body/extra'), 'unknown field named')
+  t.ok(fields.includes('/body/name'), 'bad name named')
+
+  problem(await call(app, { method: 'POST', url: '/api/v1/keys', key: owner.key, payload: [] }), 400, 'validation_failed')
+  problem(await call(app, { method: 'GET', url: `/api/v1/keys/${'k'.repeat(65)}`, key: owner.key }), 400, 'validation_failed')
+  problem(await call(app, { method: 'GET', url: '/api/v1/keys/key_doesnotexist00000000', key: owner.key }), 404, 'not_found')
+
+  t.test('an unexpected failure is a bare 500 that leaks nothing', async (t) => {
+    const { app: failing, logs } = await buildTestApp(t)
+    const account = await createTestAccount(failing)
+    await failing.database.close()
+    const response = await call(failing, { url: '/api/v1/credits/balance', key: account.key })
+    t.equal(response.statusCode, 500)
+    t.equal(response.json().code, 'internal_error')
+    t.notMatch(response.body, /stack|at |PGlite|postgres|closed/i)
+    t.ok(logs.some((line) => line.includes('unhandled error')), 'the cause is logged with the request id')
+  })
+})
