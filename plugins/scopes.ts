@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import type { FastifySchema } from 'fastify'
 import { ApiError } from '../src/errors.js'
 import { isScope, type Scope } from '../src/scopes.js'
 
@@ -23,17 +24,24 @@ export default fp(async (fastify) => {
     if (scope !== 'authenticated' && !(typeof scope === 'string' && isScope(scope))) {
       throw new Error(`${String(route.method)} ${route.url} declares no valid scope in its route config; refusing to start`)
     }
-    const requirement = scope === 'authenticated' ? [] : [scope]
-    const schema = (route.schema ??= {}) as Record<string, unknown>
-    schema.security = [{ bearerAuth: requirement }, { apiKeyHeader: requirement }]
-    schema['x-required-scope'] = scope
+    const requirement = () => (scope === 'authenticated' ? [] : [scope])
     const note = scope === 'authenticated' ? 'Any valid API key; no scope needed.' : `Required scope: \`${scope}\`.`
-    schema.description = schema.description ? `${String(schema.description)}\n\n${note}` : note
+    // A new object, not a mutation: Fastify's automatic HEAD route shares the GET route's schema
+    // object, which would otherwise get the note twice.
+    const schema = (route.schema ?? {}) as Record<string, unknown>
+    route.schema = {
+      ...schema,
+      // Separate arrays, so the YAML document carries no anchors/aliases.
+      security: [{ bearerAuth: requirement() }, { apiKeyHeader: requirement() }],
+      'x-required-scope': scope,
+      description: schema.description ? `${String(schema.description)}\n\n${note}` : note,
+    } as FastifySchema
   })
 
   fastify.addHook('onRequest', async (request) => {
     const needed = request.routeOptions.config.scope
-    if (needed === 'authenticated') return
+    // The /api/v1 not-found handler needs only a valid key; it reveals no resource.
+    if (needed === 'authenticated' || request.is404) return
     if (!needed || !request.principal.scopes.has(needed)) {
       throw new ApiError('insufficient_scope', `This operation needs the ${needed ?? 'unknown'} scope, which this key does not hold.`, {
         extensions: { required_scope: needed ?? null },

@@ -5,12 +5,12 @@ import { HealthSchema, ReadinessSchema } from '../src/http/schemas.js'
 /** Public probes, outside /api/v1 and its pipeline: no key, no rate limit. */
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/health', {
-    schema: { tags: ['operations'], summary: 'Liveness', security: [], response: { 200: Type.Ref(HealthSchema) } },
+    schema: { tags: ['operations'], summary: 'Liveness', operationId: 'getHealth', security: [], response: { 200: Type.Ref(HealthSchema) } },
   }, async () => ({ status: 'ok' as const }))
 
   fastify.get('/ready', {
     schema: {
-      tags: ['operations'], summary: 'Readiness: database and Redis reachable', security: [],
+      tags: ['operations'], summary: 'Readiness: database and Redis reachable', operationId: 'getReadiness', security: [],
       response: { 200: Type.Ref(ReadinessSchema), 503: Type.Ref(ReadinessSchema) },
     },
   }, async (_request, reply) => {

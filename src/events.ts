@@ -40,6 +40,8 @@ export class LocalEventBus implements EventBus {
 export class RedisEventBus implements EventBus {
   private readonly local = new LocalEventBus()
   private readonly origin = randomUUID()
+  /** Publishes not yet answered by Redis; close() waits for them (callers may not await publish). */
+  private readonly inFlight = new Set<Promise<void>>()
 
   constructor(private readonly publisher: Redis, private readonly subscriber: Redis, private readonly onError: (error: unknown) => void) {
     subscriber.on('message', (channel: string, message: string) => {
@@ -57,7 +59,14 @@ export class RedisEventBus implements EventBus {
     await this.subscriber.subscribe(CHANNEL)
   }
 
-  async publish(event: CacheEvent): Promise<void> {
+  publish(event: CacheEvent): Promise<void> {
+    const delivery = this.deliver(event)
+    this.inFlight.add(delivery)
+    void delivery.finally(() => this.inFlight.delete(delivery))
+    return delivery
+  }
+
+  private async deliver(event: CacheEvent): Promise<void> {
     await this.local.publish(event)
     try {
       await this.publisher.publish(CHANNEL, JSON.stringify({ origin: this.origin, event }))
@@ -71,7 +80,13 @@ export class RedisEventBus implements EventBus {
     this.local.subscribe(handler)
   }
 
+  /**
+   * Waits for publishes still on their way. The events plugin closes before the Redis plugin
+   * (onClose hooks run last-registered first), so a change made just before shutdown, by the CLI
+   * for one, still reaches the other instances.
+   */
   async close(): Promise<void> {
+    await Promise.all(this.inFlight)
     await this.local.close()
   }
 }

@@ -50,7 +50,7 @@ t.test('a route inside /api/v1 without a declared scope stops the app from start
     v1.get('/guarded', { config: { scope: 'calls:read' } }, async () => ({ ok: true }))
     v1.get('/unguarded', async () => ({ ok: true }))
   })
-  await t.rejects(app.ready(), /GET \/unguarded declares no valid scope/)
+  await t.rejects(async () => { await app.ready() }, /GET \/unguarded declares no valid scope/)
 })
 
 t.test('routes with a scope start fine and carry it into the OpenAPI operation', async (t) => {

@@ -44,6 +44,8 @@ export class KeyVerifier {
   private readonly cache: LRUCache<string, CacheEntry>
   private readonly pendingLastUsed = new Map<string, Date>()
   private readonly flushTimer: NodeJS.Timeout
+  /** Database lookups made so far: flat in steady state (every request served from cache). */
+  databaseLoads = 0
 
   constructor(private readonly db: Database, private readonly pepper: string, options: VerifierOptions) {
     this.cache = new LRUCache<string, CacheEntry>({
@@ -111,6 +113,7 @@ export class KeyVerifier {
   }
 
   private async load(digest: string): Promise<CacheEntry> {
+    this.databaseLoads++
     const [row] = await this.db.select({ key: apiKeys, account: accounts })
       .from(apiKeys).innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
       .where(eq(apiKeys.digest, digest)).limit(1)

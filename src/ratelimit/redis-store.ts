@@ -14,7 +14,14 @@ declare module 'ioredis' {
  * (`{rl:key_…}:minute`) so every key a script touches lives in one Redis Cluster slot.
  */
 export class RedisStore implements RateLimitStore {
-  constructor(private readonly redis: Redis, private readonly namespace = 'rl') {
+  /** Redis's clock minus ours, learnt from every reply; used to give each command a deadline. */
+  private clockOffsetMs = 0
+
+  /**
+   * @param staleAfterMs the caller's command timeout: a command still queued past it is dropped
+   *   by the script, since the caller has already fallen back and counted the request elsewhere.
+   */
+  constructor(private readonly redis: Redis, private readonly namespace = 'rl', private readonly staleAfterMs?: number) {
     if (typeof (redis as Partial<Redis>).slidingWindow !== 'function') redis.defineCommand('slidingWindow', { lua: SLIDING_WINDOW_LUA })
   }
 
@@ -35,8 +42,11 @@ export class RedisStore implements RateLimitStore {
   private async run(id: string, specs: readonly WindowSpec[], mode: string, nowMs?: number): Promise<LimitDecision> {
     const keys = specs.map((spec) => `{${this.namespace}:${id}}:${spec.name}`)
     const args = specs.flatMap((spec) => [spec.windowMs, spec.limit])
-    const reply = await this.redis.slidingWindow(keys.length, ...keys, nowMs === undefined ? '' : String(nowMs), mode, ...args)
+    const deadline = nowMs === undefined && this.staleAfterMs !== undefined ? String(Date.now() + this.clockOffsetMs + this.staleAfterMs) : ''
+    const reply = await this.redis.slidingWindow(keys.length, ...keys, nowMs === undefined ? '' : String(nowMs), mode, deadline, ...args)
     const now = Number(reply[1])
+    if (nowMs === undefined) this.clockOffsetMs = now - Date.now()
+    if (Number(reply[0]) === -1) throw new Error('rate-limit command reached Redis after its deadline; not counted')
     const counts: WindowCounts[] = specs.map((_, i) => ({ previous: Number(reply[2 * i + 2]), current: Number(reply[2 * i + 3]) }))
     const decision = decide(specs, counts, now)
     // The script's verdict is authoritative (it is what was counted); the arithmetic is the same.

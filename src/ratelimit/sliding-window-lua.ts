@@ -4,7 +4,10 @@ export const SLIDING_WINDOW_LUA = `
 -- KEYS[i]: one hash per window, fields are bucket numbers (all KEYS share one hash tag).
 -- ARGV[1]: now in ms, or '' to use Redis's own clock (tests pass a time to drive the clock).
 -- ARGV[2]: 'consume' (count only if every window admits), 'peek' (never count), 'hit' (always count).
--- ARGV[2+2i-1], ARGV[2+2i]: window length in ms and limit of window i.
+-- ARGV[3]: a deadline on Redis's clock (ms), or ''. A command that reaches Redis after the caller
+--          gave up on it (timed out, and already counted the request in its fallback) must not
+--          count it a second time: past the deadline the script changes nothing and returns -1.
+-- ARGV[3+2i-1], ARGV[3+2i]: window length in ms and limit of window i.
 -- Returns { allowed, now, previous_1, current_1, previous_2, current_2, ... } as counted BEFORE
 -- this request; the caller derives remaining/reset/retry-after from them with the same formulas.
 local now
@@ -15,11 +18,12 @@ else
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local mode = ARGV[2]
+if ARGV[3] ~= '' and now > tonumber(ARGV[3]) then return { -1, tostring(now) } end
 local allowed = 1
 local buckets, out = {}, {}
 for i = 1, #KEYS do
-  local window = tonumber(ARGV[1 + 2 * i])
-  local limit = tonumber(ARGV[2 + 2 * i])
+  local window = tonumber(ARGV[2 + 2 * i])
+  local limit = tonumber(ARGV[3 + 2 * i])
   local bucket = math.floor(now / window)
   local current = tonumber(redis.call('HGET', KEYS[i], tostring(bucket)) or '0')
   local previous = tonumber(redis.call('HGET', KEYS[i], tostring(bucket - 1)) or '0')
@@ -31,7 +35,7 @@ for i = 1, #KEYS do
 end
 if mode == 'hit' or (mode == 'consume' and allowed == 1) then
   for i = 1, #KEYS do
-    local window = tonumber(ARGV[1 + 2 * i])
+    local window = tonumber(ARGV[2 + 2 * i])
     local current, previous = tostring(buckets[i]), tostring(buckets[i] - 1)
     redis.call('HINCRBY', KEYS[i], current, 1)
     if redis.call('HLEN', KEYS[i]) > 2 then

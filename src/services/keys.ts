@@ -219,3 +219,12 @@ export class KeyService {
   }
 }
 
+/**
+ * The account a key belongs to, for operator tools (the CLI) that are handed only a key id; the
+ * tenant-scoped KeyService methods then take over. Unknown ids are a not_found ApiError.
+ */
+export async function findAccountIdOfKey(db: Executor, keyId: string): Promise<string> {
+  const [row] = await db.select({ accountId: apiKeys.accountId }).from(apiKeys).where(eq(apiKeys.id, keyId))
+  if (!row) throw new ApiError('not_found', `No API key ${keyId}.`)
+  return row.accountId
+}

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { ApiError } from '../../../src/errors.js'
 import auth from '../../../plugins/auth.js'
 import ipAllowlist from '../../../plugins/ip-allowlist.js'
 import rateLimit from '../../../plugins/rate-limit.js'
@@ -17,6 +18,12 @@ const v1: FastifyPluginAsync = async (fastify) => {
   await fastify.register(ipAllowlist)
   await fastify.register(rateLimit)
   await fastify.register(scopes)
+
+  // Unknown /api/v1 routes still pass authentication and rate limiting: a caller without a valid
+  // key learns nothing about which routes exist, and a caller with one sees its limit headers.
+  fastify.setNotFoundHandler((request) => {
+    throw new ApiError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)
+  })
 
   await fastify.register(keys, { prefix: '/keys' })
   await fastify.register(credits, { prefix: '/credits' })
