@@ -32,6 +32,16 @@ export const ConfigSchema = Type.Object({
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 10000, default: 250 }),
   /** How long a verified key stays in the in-process cache, in milliseconds. */
   KEY_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 300000, default: 30000 }),
+  /** Per-request usage logging (on by default; the benchmark compares on and off). */
+  USAGE_LOG_ENABLED: Type.Boolean({ default: true }),
+  /** Raw usage rows and failed-authentication records older than this are pruned. */
+  USAGE_LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+  /** Entries buffered before a flush is forced; beyond twice this, entries are dropped and counted. */
+  USAGE_BUFFER_SIZE: Type.Integer({ minimum: 10, maximum: 1_000_000, default: 5_000 }),
+  /** Longest an entry waits in the buffer before it is written, in milliseconds. */
+  USAGE_FLUSH_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+  /** How often the alert detectors (and the retention job) run, in seconds. */
+  ALERT_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
@@ -43,7 +53,11 @@ export class ConfigError extends Error {
   }
 }
 
-const NUMERIC_KEYS = new Set(['PORT', 'BODY_LIMIT', 'AUTH_FAILURES_PER_MINUTE', 'REDIS_COMMAND_TIMEOUT_MS', 'KEY_CACHE_TTL_MS'])
+const NUMERIC_KEYS = new Set([
+  'PORT', 'BODY_LIMIT', 'AUTH_FAILURES_PER_MINUTE', 'REDIS_COMMAND_TIMEOUT_MS', 'KEY_CACHE_TTL_MS',
+  'USAGE_LOG_RETENTION_DAYS', 'USAGE_BUFFER_SIZE', 'USAGE_FLUSH_INTERVAL_MS', 'ALERT_INTERVAL_SECONDS',
+])
+const BOOLEAN_KEYS = new Set(['USAGE_LOG_ENABLED'])
 
 /**
  * Builds the Config from an environment, keeping only the variables the schema names (the process
@@ -55,7 +69,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const key of Object.keys(ConfigSchema.properties)) {
     const value = env[key]
     if (value === undefined || value === '') continue
-    raw[key] = NUMERIC_KEYS.has(key) && /^\d+$/.test(value) ? Number(value) : value
+    if (NUMERIC_KEYS.has(key) && /^\d+$/.test(value)) raw[key] = Number(value)
+    else if (BOOLEAN_KEYS.has(key) && /^(true|false)$/.test(value)) raw[key] = value === 'true'
+    else raw[key] = value
   }
   Object.assign(raw, overrides)
   const withDefaults = Value.Default(ConfigSchema, raw)

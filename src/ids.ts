@@ -9,6 +9,8 @@ export const ID_PREFIXES = {
   key: 'key',
   creditTransaction: 'ctx',
   auditEntry: 'aud',
+  alert: 'alert',
+  event: 'evt',
 } as const
 
 export type IdKind = keyof typeof ID_PREFIXES

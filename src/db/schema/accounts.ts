@@ -1,4 +1,4 @@
-import { pgTable, text, integer, bigint, timestamp, check } from 'drizzle-orm/pg-core'
+import { pgTable, text, integer, bigint, jsonb, timestamp, check } from 'drizzle-orm/pg-core'
 import { sql, type InferSelectModel } from 'drizzle-orm'
 import type { Plan } from '../../plans.js'
 
@@ -16,6 +16,8 @@ export const accounts = pgTable('accounts', {
    */
   creditBalance: bigint('credit_balance', { mode: 'number' }).notNull().default(0),
   creditBalanceUpdatedAt: timestamp('credit_balance_updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  /** The account's overrides of the security settings (src/settings.ts fills in the defaults). */
+  securitySettings: jsonb('security_settings').$type<Record<string, unknown>>().notNull().default({}),
   createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
 }, (table) => [

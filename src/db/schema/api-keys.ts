@@ -28,6 +28,8 @@ export const apiKeys = pgTable('api_keys', {
   createdBy: text('created_by').notNull(),
 }, (table) => [
   uniqueIndex('api_keys_digest_unique').on(table.digest),
+  /** Failed attempts record only the display prefix; this finds whose key a prefix belongs to. */
+  index('api_keys_display_prefix_idx').on(table.displayPrefix),
   index('api_keys_account_created_idx').on(table.accountId, table.createdAt.desc(), table.id.desc()),
 ])
 

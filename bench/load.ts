@@ -1,0 +1,70 @@
+import autocannon from 'autocannon'
+
+export interface LoadOptions {
+  url: string
+  headers?: Record<string, string>
+  connections: number
+  seconds: number
+}
+
+export interface LoadResult {
+  /** Responses per second over the run (all statuses; non-2xx are reported separately). */
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  requests: number
+  non2xx: number
+  /** Connection errors, including timeouts: a failed run, not a slow one. */
+  errors: number
+  timeouts: number
+  /** Status code → count, to tell a 429 (limits too low) from a 401 (wrong key) at a glance. */
+  statusCodes: Record<string, number>
+  seconds: number
+}
+
+/**
+ * One autocannon run. Latency percentiles are computed from every response's own time rather than
+ * autocannon's histogram, which records whole milliseconds: at 1–3 ms per request that rounding
+ * would hide exactly the differences (1k vs 1M keys) the bench exists to show.
+ */
+export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const latencies: number[] = []
+  return new Promise((resolve, reject) => {
+    const instance = autocannon({
+      url: options.url,
+      connections: options.connections,
+      duration: options.seconds,
+      headers: options.headers ?? {},
+      // Keep-alive, one request in flight per connection: how an API client library behaves.
+      pipelining: 1,
+      timeout: 10,
+    }, (error, result) => {
+      if (error) return reject(error)
+      latencies.sort((a, b) => a - b)
+      const statusCodes: Record<string, number> = {}
+      for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stats.count ?? 0
+      resolve({
+        rps: result.requests.total / result.duration,
+        p50Ms: percentile(latencies, 0.5),
+        p99Ms: percentile(latencies, 0.99),
+        requests: result.requests.total,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        statusCodes,
+        seconds: result.duration,
+      })
+    })
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      // Same rule as autocannon's own histogram: latency is a 2xx figure.
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime)
+    })
+  })
+}
+
+/** Nearest-rank percentile of sorted values; NaN when there are none (nothing succeeded). */
+function percentile(sorted: readonly number[], fraction: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))
+  return sorted[rank]!
+}

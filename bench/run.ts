@@ -1,0 +1,207 @@
+/**
+ * `npm run bench`: builds the service, runs it as a separate process against PostgreSQL and
+ * Redis, and measures (a) GET /health against (b) GET /api/v1/keys/current through the full
+ * authentication pipeline, then how (b) behaves with 1,000 versus 1,000,000 keys in the database,
+ * with the key cache on and off. A measurement, not a test: a missed target prints MISS and the
+ * exit code stays 0; only a service that will not start or a failed request exits non-zero.
+ *
+ * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/voxpria_bench) names a database the
+ * bench DROPS and recreates; REDIS_URL defaults to redis://127.0.0.1:6379. BENCH_QUICK=1 shortens
+ * every run and seeds 100,000 keys instead of 1,000,000: a smoke check, not figures to quote.
+ */
+import os from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { openDatabase } from '../src/db/client.js'
+import { keyDigest } from '../src/keys/digest.js'
+import { PROJECT_ROOT } from '../src/paths.js'
+import { connect, countKeys, explainLookup, recreateDatabase, settledDigestIndexScans } from './database.js'
+import { runLoad } from './load.js'
+import { formatDuration, formatSummary, writeSummary, type Machine, type ScalingRow, type Summary, type Target } from './report.js'
+import { BENCH_LIMITS, createBenchAccounts, seedFillerKeys, type SeedResult } from './seed.js'
+import { buildService, startService, type RunningService } from './server-process.js'
+
+const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/voxpria_bench'
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
+/** Fixed so the bench process and the service digest keys alike. Guards bench data only. */
+const PEPPER = 'voxpria-bench-pepper-fixed-not-a-production-secret'
+const QUICK = process.env.BENCH_QUICK === '1'
+
+const CONNECTIONS = 32
+const HEADLINE = QUICK ? { warmupSeconds: 1, seconds: 3 } : { warmupSeconds: 3, seconds: 10 }
+/** Shorter scaling runs keep the whole bench (four of them plus seeding) within ~6 minutes. */
+const SCALING = QUICK ? { warmupSeconds: 1, seconds: 2 } : { warmupSeconds: 2, seconds: 5 }
+const SMALL_KEYS = 1_000
+const LARGE_KEYS = QUICK ? 100_000 : 1_000_000
+
+const TARGET_RATIO = 0.55
+const TARGET_P99_MS = 10
+/** "Flat" on a shared 2-core machine: within 20 % or 0.5 ms, whichever is looser, of the 1k figure. */
+const FLAT_TOLERANCE = { factor: 1.2, plusMs: 0.5 }
+
+const RESULTS_PATH = join(PROJECT_ROOT, 'bench', 'results', 'latest.json')
+
+const started = performance.now()
+const elapsed = () => formatDuration((performance.now() - started) / 1000)
+const log = (message: string) => process.stdout.write(`[${elapsed().padStart(12)}] ${message}\n`)
+
+/** Connection errors and timeouts seen in any run, warm-ups included: any of them fails the bench. */
+let requestErrors = 0
+const serviceOutput: string[] = []
+
+async function redisVersion(): Promise<string> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000, retryStrategy: () => null })
+  try {
+    await redis.connect()
+    const info = await redis.info('server')
+    return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** Runs the service for the duration of `work`, stopping it whatever happens. */
+async function withService<T>(env: Record<string, string>, work: (service: RunningService) => Promise<T>): Promise<T> {
+  const service = await startService({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, pepper: PEPPER, env })
+  try {
+    return await work(service)
+  } finally {
+    await service.stop()
+    const output = service.output()
+    if (output) serviceOutput.push(output)
+  }
+}
+
+/** One request before any load: a wrong key or limits too low should stop the bench, not skew it. */
+async function preflight(baseUrl: string, key: string): Promise<void> {
+  const response = await fetch(`${baseUrl}/api/v1/keys/current`, { headers: { authorization: `Bearer ${key}` } })
+  const body = await response.json() as { account?: { plan?: string }; limits?: { requests_per_hour?: number; burst_per_minute?: number } }
+  if (response.status !== 200) throw new Error(`preflight GET /api/v1/keys/current answered ${response.status}: ${JSON.stringify(body)}`)
+  if (body.account?.plan !== 'enterprise' || body.limits?.requests_per_hour !== BENCH_LIMITS.hourlyLimit || body.limits?.burst_per_minute !== BENCH_LIMITS.burstLimit) {
+    throw new Error(`preflight: the bench key does not carry the bench's enterprise limits: ${JSON.stringify(body)}`)
+  }
+}
+
+/** A warm-up (JIT, connection pools, caches), then the run that counts. */
+async function measure(label: string, url: string, headers: Record<string, string>, timing: { warmupSeconds: number; seconds: number }) {
+  const warmup = await runLoad({ url, headers, connections: CONNECTIONS, seconds: timing.warmupSeconds })
+  const result = await runLoad({ url, headers, connections: CONNECTIONS, seconds: timing.seconds })
+  requestErrors += warmup.errors + result.errors
+  log(`${label}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}, errors ${result.errors}`)
+  return { warmup, result }
+}
+
+async function main(): Promise<number> {
+  log(`checking Redis at ${REDIS_URL}`)
+  const redis = await redisVersion()
+  log('building (npm run build)')
+  await buildService()
+  const databaseName = await recreateDatabase(DATABASE_URL)
+  log(`recreated database ${databaseName}`)
+
+  const handle = await openDatabase({ DATABASE_URL, DATA_DIR: join(PROJECT_ROOT, '.data') })
+  const sql = connect(DATABASE_URL)
+  try {
+    await handle.migrate()
+    const [{ server_version: postgresVersion }] = await sql<[{ server_version: string }]>`show server_version`
+    const cpus = os.cpus()
+    const machine: Machine = {
+      cpu: cpus[0]?.model.trim() ?? 'unknown',
+      cores: cpus.length,
+      node: process.version,
+      platform: `${os.platform()} ${os.arch()}`,
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      loadAverageAtStart: os.loadavg()[0] ?? 0,
+      postgres: postgresVersion,
+      redis,
+    }
+
+    const accounts = await createBenchAccounts(handle.db, PEPPER)
+    const auth = { authorization: `Bearer ${accounts.key}` }
+    const digest = keyDigest(PEPPER, accounts.key)
+    const seeding: SeedResult[] = [await seedFillerKeys(sql, accounts.fillerAccountId, SMALL_KEYS)]
+    log(`seeded to ${(await countKeys(sql)).toLocaleString('en-US')} keys`)
+
+    const headline = await withService({}, async (service) => {
+      await preflight(service.baseUrl, accounts.key)
+      const health = await measure('(a) GET /health', `${service.baseUrl}/health`, {}, HEADLINE)
+      const currentKey = await measure('(b) GET /api/v1/keys/current', `${service.baseUrl}/api/v1/keys/current`, auth, HEADLINE)
+      return { health: health.result, currentKey: currentKey.result, ratio: currentKey.result.rps / health.result.rps }
+    })
+
+    const scaling: ScalingRow[] = []
+    const lookupPlans: Summary['lookupPlans'] = []
+    for (const keys of [SMALL_KEYS, LARGE_KEYS]) {
+      if (keys !== SMALL_KEYS) {
+        log(`seeding filler keys up to ${keys.toLocaleString('en-US')}`)
+        const seed = await seedFillerKeys(sql, accounts.fillerAccountId, keys)
+        seeding.push(seed)
+        log(`seeded ${seed.inserted.toLocaleString('en-US')} keys in ${seed.seconds.toFixed(1)} s (now ${(await countKeys(sql)).toLocaleString('en-US')})`)
+      }
+      lookupPlans.push({ keys, plan: await explainLookup(sql, digest) })
+      for (const cache of ['on', 'off'] as const) {
+        // TTL 0 makes (nearly) every request a digest lookup in PostgreSQL: the path that proves the index.
+        const env: Record<string, string> = cache === 'off' ? { KEY_CACHE_TTL_MS: '0' } : {}
+        const scansBefore = await settledDigestIndexScans(sql)
+        const { warmup, result } = await withService(env, async (service) => {
+          await preflight(service.baseUrl, accounts.key)
+          return measure(`${keys.toLocaleString('en-US')} keys, cache ${cache}`, `${service.baseUrl}/api/v1/keys/current`, auth, SCALING)
+        })
+        const scans = (await settledDigestIndexScans(sql)) - scansBefore
+        scaling.push({ keys, cache, result, databaseLookupsPerRequest: scans / (warmup.requests + result.requests + 1) })
+      }
+    }
+
+    const summary: Summary = {
+      machine,
+      settings: { connections: CONNECTIONS, headlineSeconds: HEADLINE.seconds, headlineWarmupSeconds: HEADLINE.warmupSeconds, scalingSeconds: SCALING.seconds, scalingWarmupSeconds: SCALING.warmupSeconds },
+      headline,
+      scaling,
+      lookupPlans,
+      seeding,
+      targets: targets(headline, scaling),
+      serviceOutput,
+      wallSeconds: (performance.now() - started) / 1000,
+      finishedAt: new Date().toISOString(),
+    }
+    process.stdout.write(`${formatSummary(summary)}\n`)
+    writeSummary(RESULTS_PATH, summary)
+    process.stdout.write(`results: ${RESULTS_PATH}\n`)
+  } finally {
+    await sql.end({ timeout: 5 })
+    await handle.close()
+  }
+  if (requestErrors > 0) {
+    process.stderr.write(`FAILED: ${requestErrors} request(s) errored or timed out\n`)
+    return 1
+  }
+  return 0
+}
+
+function targets(headline: Summary['headline'], scaling: ScalingRow[]): Target[] {
+  const uncached = scaling.filter((row) => row.cache === 'off')
+  const small = uncached[0]!.result
+  const large = uncached[uncached.length - 1]!.result
+  const flatLimit = Math.max(small.p50Ms * FLAT_TOLERANCE.factor, small.p50Ms + FLAT_TOLERANCE.plusMs)
+  const non2xx = [headline.health, headline.currentKey, ...scaling.map((row) => row.result)].reduce((sum, run) => sum + run.non2xx, 0)
+  return [
+    { name: `req/s ratio b/a ≥ ${TARGET_RATIO}`, pass: headline.ratio >= TARGET_RATIO, actual: headline.ratio.toFixed(3) },
+    { name: `p99 of (b) ≤ ${TARGET_P99_MS} ms`, pass: headline.currentKey.p99Ms <= TARGET_P99_MS, actual: `${headline.currentKey.p99Ms.toFixed(2)} ms` },
+    { name: 'zero non-2xx responses (every run)', pass: non2xx === 0, actual: String(non2xx) },
+    {
+      name: `uncached lookup flat from ${SMALL_KEYS.toLocaleString('en-US')} to ${LARGE_KEYS.toLocaleString('en-US')} keys (p50 within ${FLAT_TOLERANCE.factor}× or +${FLAT_TOLERANCE.plusMs} ms)`,
+      pass: large.p50Ms <= flatLimit,
+      actual: `p50 ${small.p50Ms.toFixed(2)} → ${large.p50Ms.toFixed(2)} ms, p99 ${small.p99Ms.toFixed(2)} → ${large.p99Ms.toFixed(2)} ms`,
+    },
+  ]
+}
+
+process.on('SIGINT', () => process.exit(130))
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,68 @@
+import type { Sql } from 'postgres'
+import type { Database } from '../src/db/client.js'
+import { createAccountWithKey } from '../src/services/accounts.js'
+import { KeyService } from '../src/services/keys.js'
+
+/**
+ * High enough that the limiter, which still runs (one Redis round trip) on every request, never
+ * refuses one: ~10k req/s for a whole run stays far below both windows.
+ */
+export const BENCH_LIMITS = { hourlyLimit: 1_000_000_000, burstLimit: 100_000_000 }
+
+/** Rows per INSERT … SELECT: big enough to be few statements, small enough to keep WAL bursts sane. */
+const FILLER_BATCH = 100_000
+
+export interface BenchAccounts {
+  accountId: string
+  /** The enterprise key every authenticated request presents. */
+  key: string
+  /** Owns the filler keys, so the bench key's lookup competes with an index of the full size. */
+  fillerAccountId: string
+}
+
+/**
+ * The accounts go through the same service the CLI uses (transaction, audit entry, digest with
+ * the server's pepper), so the bench key is an ordinary key, not a hand-built row.
+ */
+export async function createBenchAccounts(db: Database, pepper: string): Promise<BenchAccounts> {
+  const keys = new KeyService(db, pepper)
+  const actor = { id: 'cli', ip: null }
+  const bench = await createAccountWithKey(db, keys, { name: 'Bench', plan: 'enterprise', ...BENCH_LIMITS }, actor)
+  const filler = await createAccountWithKey(db, keys, { name: 'Bench filler', plan: 'enterprise' }, actor)
+  return { accountId: bench.account.id, key: bench.key.key, fillerAccountId: filler.account.id }
+}
+
+export interface SeedResult {
+  inserted: number
+  totalKeys: number
+  seconds: number
+}
+
+/**
+ * Tops api_keys up to `totalKeys` rows with filler keys, one INSERT … SELECT per batch, generated
+ * inside PostgreSQL (no rows cross the wire). Digests are 64 random hex characters like real
+ * HMAC-SHA256 digests, so they land all over the unique index exactly as real keys would.
+ */
+export async function seedFillerKeys(sql: Sql, fillerAccountId: string, totalKeys: number): Promise<SeedResult> {
+  const started = performance.now()
+  const [{ n }] = await sql<[{ n: string }]>`select count(*)::text as n from api_keys`
+  let existing = Number(n)
+  const target = totalKeys
+  let inserted = 0
+  while (existing < target) {
+    const batch = Math.min(FILLER_BATCH, target - existing)
+    // Ids are zero-padded sequence numbers: unique across batches and appended in order, so the
+    // primary-key index grows at its right edge and seeding time goes into the digest index.
+    await sql`
+      insert into api_keys (id, account_id, name, digest, display_prefix, last_four, scopes, created_by)
+      select 'key_filler' || lpad((${existing} + g)::text, 12, '0'), ${fillerAccountId}, 'Filler key',
+             d.digest, 'vxp_' || substr(d.digest, 1, 8), substr(d.digest, 61, 4), '{calls:read}', 'bench'
+      from generate_series(1, ${batch}::int) as g,
+           lateral (select md5(g::text || ':' || random()::text) || md5(random()::text || ':' || g::text) as digest) as d`
+    existing += batch
+    inserted += batch
+  }
+  // Fresh planner statistics, as autovacuum would eventually provide on a live system.
+  await sql`analyze api_keys`
+  return { inserted, totalKeys: existing, seconds: (performance.now() - started) / 1000 }
+}
