@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError } from '../src/errors.js'
 import { extractCredential } from '../src/auth/credentials.js'
 import type { Principal } from '../src/auth/verifier.js'
+import { isRotationDueSoon, rotationDueAt } from '../src/services/key-hygiene.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,6 +46,10 @@ export default fp(async (fastify) => {
     }
     request.principal = verification.principal
     const { key } = verification.principal
+    if (isRotationDueSoon(key, new Date())) {
+      // Nudges the integrator while they are looking: "Rotate regularly" (90 days).
+      reply.header('x-api-key-rotation-due', rotationDueAt(key).toISOString())
+    }
     if (key.replacedAt && key.expiresAt) {
       // RFC 9745 / RFC 8594: this key was rotated and stops working at its sunset.
       reply.header('deprecation', `@${Math.floor(key.replacedAt.getTime() / 1000)}`)

@@ -4,6 +4,7 @@ import { PLANS } from '../plans.js'
 import { idPattern } from '../ids.js'
 import { ERROR_CATALOGUE } from '../errors.js'
 import { MAX_ALLOWLIST_ENTRIES } from '../cidr.js'
+import { ATTENTION_REASONS } from '../services/key-hygiene.js'
 
 /**
  * Shared schemas. Each carries an `$id`, is registered once with `addSchema`, and is referenced by
@@ -54,6 +55,10 @@ const keyFields = {
   replaced_by: Nullable(Type.String()),
   created_by: Type.String({ description: 'Key id that created this key, or `cli` / `bootstrap`' }),
   rotation_due_at: Type.String({ format: 'date-time', description: 'created_at + 90 days: rotate by then' }),
+  attention: Type.Array(Type.Union(ATTENTION_REASONS.map((reason) => Type.Literal(reason))), {
+    description: 'Why this live key needs a look: rotation_due (within 14 days of or past 90 days), never_used, '
+      + 'idle (unused 90 days), no_ip_allowlist, all_scopes, no_expiry. Empty for a healthy, revoked or expired key.',
+  }),
 }
 
 export const ApiKeySchema = Type.Object(keyFields, { $id: 'ApiKey', additionalProperties: false })

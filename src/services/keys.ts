@@ -10,9 +10,10 @@ import { validateAllowlist, MAX_ALLOWLIST_ENTRIES } from '../cidr.js'
 import { effectiveScopes, normaliseScopes, type Scope } from '../scopes.js'
 import { afterCursor, newestFirst, toPage, type PageRequest } from '../pagination.js'
 import { recordAudit, type Actor } from './audit.js'
+import { attentionReasons, needsAttentionFilter, rotationDueAt } from './key-hygiene.js'
+import { accounts } from '../db/schema/index.js'
+import { resolveSettings } from '../settings.js'
 
-/** Keys should be rolled every 90 days; `rotation_due_at` tells the customer when. */
-export const ROTATION_PERIOD_MS = 90 * 24 * 3600 * 1000
 export const DEFAULT_ROTATION_OVERLAP_SECONDS = 86_400
 export const MAX_ROTATION_OVERLAP_SECONDS = 604_800
 
@@ -41,7 +42,8 @@ export function presentKey(row: ApiKeyRow, now = new Date()) {
     rotated_from: row.rotatedFrom,
     replaced_by: row.replacedBy,
     created_by: row.createdBy,
-    rotation_due_at: new Date(row.createdAt.getTime() + ROTATION_PERIOD_MS).toISOString(),
+    rotation_due_at: rotationDueAt(row).toISOString(),
+    attention: attentionReasons(row, now),
   }
 }
 
@@ -83,6 +85,37 @@ function assertFuture(expiresAt: Date | null | undefined, now: Date): void {
       errors: [{ field: '/expires_at', message: 'must be in the future' }],
     })
   }
+}
+
+/** The account's maximum key lifetime in ms, or null when it sets none. */
+async function maxLifetimeMs(tx: Executor, accountId: string): Promise<number | null> {
+  const [account] = await tx.select({ settings: accounts.securitySettings }).from(accounts).where(eq(accounts.id, accountId))
+  const days = resolveSettings(account?.settings).max_key_lifetime_days
+  return days === null ? null : days * 24 * 3600 * 1000
+}
+
+/**
+ * Applies a maximum key lifetime counted from `start`: no expiry requested → the longest allowed;
+ * an expiry beyond it → 400. With `explicitOnly` (PATCH) an omitted expiry is left alone.
+ */
+function withinLifetime(requested: Date | null | undefined, lifetimeMs: number | null, start: Date, options: { explicitOnly?: boolean } = {}): Date | null | undefined {
+  if (lifetimeMs === null) return requested
+  const latest = new Date(start.getTime() + lifetimeMs)
+  if (requested === undefined && options.explicitOnly) return undefined
+  if (requested === undefined || requested === null) {
+    if (options.explicitOnly) {
+      throw new ApiError('validation_failed', `This account requires keys to expire within ${lifetimeMs / 86_400_000} days of creation.`, {
+        errors: [{ field: '/expires_at', message: 'may not be removed: the account sets a maximum key lifetime' }],
+      })
+    }
+    return latest
+  }
+  if (requested > latest) {
+    throw new ApiError('validation_failed', `expires_at is beyond the account's maximum key lifetime (${latest.toISOString()}).`, {
+      errors: [{ field: '/expires_at', message: `must be no later than ${latest.toISOString()}` }],
+    })
+  }
+  return requested
 }
 
 /** A key may hand out only what it holds itself, so a restricted key cannot mint a stronger one. */
@@ -128,17 +161,25 @@ export class KeyService {
 
   async create(accountId: string, input: NewKeyInput, actor: Actor, grantorScopes?: readonly Scope[]) {
     assertGrantable(input.scopes, grantorScopes)
-    assertFuture(input.expiresAt, new Date())
-    const { row, secret } = await this.db.transaction((tx) => this.insertKey(tx, accountId, input, actor))
+    const now = new Date()
+    assertFuture(input.expiresAt, now)
+    const { row, secret } = await this.db.transaction(async (tx) => {
+      const expiresAt = withinLifetime(input.expiresAt, await maxLifetimeMs(tx, accountId), now)
+      return this.insertKey(tx, accountId, { ...input, expiresAt }, actor)
+    })
     return { ...presentKey(row), key: secret }
   }
 
-  async list(accountId: string, page: PageRequest) {
+  async list(accountId: string, page: PageRequest & { needsAttention?: boolean | undefined }) {
+    const now = new Date()
     const rows = await this.db.select().from(apiKeys)
-      .where(and(eq(apiKeys.accountId, accountId), afterCursor(apiKeys, page.cursor)))
+      .where(and(
+        eq(apiKeys.accountId, accountId),
+        page.needsAttention ? needsAttentionFilter(now) : undefined,
+        afterCursor(apiKeys, page.cursor),
+      ))
       .orderBy(...newestFirst(apiKeys))
       .limit(page.limit + 1)
-    const now = new Date()
     return toPage(rows, page.limit, (row) => presentKey(row, now))
   }
 
@@ -157,6 +198,10 @@ export class KeyService {
     const updated = await this.db.transaction(async (tx) => {
       const before = await this.findOwned(tx, accountId, keyId, { forUpdate: true })
       if (before.revokedAt) throw new ApiError('key_revoked', 'A revoked key cannot be changed.')
+      if (patch.expiresAt !== undefined) {
+        const lifetime = await maxLifetimeMs(tx, accountId)
+        if (lifetime !== null) changes.expiresAt = withinLifetime(patch.expiresAt, lifetime, before.createdAt, { explicitOnly: true })
+      }
       if (Object.keys(changes).length === 0) return before
       const [after] = await tx.update(apiKeys).set(changes).where(eq(apiKeys.id, keyId)).returning()
       await recordAudit(tx, actor, {
@@ -194,8 +239,11 @@ export class KeyService {
       const now = new Date()
       if (old.replacedBy) throw new ApiError('key_already_rotated', `Key ${keyId} was already rotated; rotate ${old.replacedBy} instead.`)
       if (keyStatus(old, now) !== 'active') throw new ApiError('key_revoked', `Key ${keyId} is ${keyStatus(old, now)} and cannot be rotated.`)
+      // The successor inherits name, scopes and allowlist — not the old key's expiry, which would
+      // make it die with its predecessor — and gets the account's maximum lifetime, if any.
       const { row: successor, secret } = await this.insertKey(tx, accountId, {
-        name: old.name, scopes: old.scopes as Scope[], ipAllowlist: old.ipAllowlist, expiresAt: old.expiresAt,
+        name: old.name, scopes: old.scopes as Scope[], ipAllowlist: old.ipAllowlist,
+        expiresAt: withinLifetime(undefined, await maxLifetimeMs(tx, accountId), now),
       }, actor, { rotatedFrom: old.id })
       const sunset = new Date(now.getTime() + expireOldInSeconds * 1000)
       const expiresAt = old.expiresAt && old.expiresAt < sunset ? old.expiresAt : sunset

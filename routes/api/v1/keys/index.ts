@@ -4,9 +4,8 @@ import {
   ApiKeyListSchema, ApiKeySchema, ApiKeyWithSecretSchema, CurrentKeySchema, IpAllowlistSchema, PageQuerySchema,
   RotatedApiKeySchema, ScopeSchema, Timestamp, problemResponses,
 } from '../../../../src/http/schemas.js'
-import {
-  DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS, ROTATION_PERIOD_MS, presentKey,
-} from '../../../../src/services/keys.js'
+import { DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS, presentKey } from '../../../../src/services/keys.js'
+import { rotationDueAt } from '../../../../src/services/key-hygiene.js'
 import type { Actor } from '../../../../src/services/audit.js'
 import type { FastifyRequest } from 'fastify'
 
@@ -71,10 +70,15 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     config: manage,
     schema: {
       tags: ['keys'], summary: 'List API keys', operationId: 'listKeys',
-      querystring: PageQuerySchema,
+      description: 'With `needs_attention=true`, only the live keys whose `attention` list is not empty.',
+      querystring: Type.Composite([PageQuerySchema, Type.Object({
+        needs_attention: Type.Optional(Type.Boolean({ description: 'Only keys that need attention' })),
+      })], { additionalProperties: false }),
       response: { 200: Type.Ref(ApiKeyListSchema), ...errors },
     },
-  }, async (request) => fastify.keys.list(request.principal.account.id, request.query))
+  }, async (request) => fastify.keys.list(request.principal.account.id, {
+    limit: request.query.limit, cursor: request.query.cursor, needsAttention: request.query.needs_attention,
+  }))
 
   fastify.get('/current', {
     config: { scope: 'authenticated' },
@@ -88,7 +92,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
       key: presentKey(key),
       account: { id: account.id, name: account.name, plan: account.plan },
       limits: { requests_per_hour: limits.hourly, burst_per_minute: limits.burst },
-      rotation_due_at: new Date(key.createdAt.getTime() + ROTATION_PERIOD_MS).toISOString(),
+      rotation_due_at: rotationDueAt(key).toISOString(),
     }
   })
 
