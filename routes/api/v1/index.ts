@@ -4,9 +4,13 @@ import auth from '../../../plugins/auth.js'
 import ipAllowlist from '../../../plugins/ip-allowlist.js'
 import rateLimit from '../../../plugins/rate-limit.js'
 import scopes from '../../../plugins/scopes.js'
+import usageHook from '../../../plugins/usage-hook.js'
 import keys from './keys/index.js'
+import keyUsage from './key-usage/index.js'
 import credits from './credits/index.js'
 import auditLog from './audit-log/index.js'
+import alerts from './alerts/index.js'
+import settings from './settings/index.js'
 
 /**
  * /api/v1: the authenticated space. The pipeline's hooks are registered in this context only, so
@@ -18,6 +22,12 @@ const v1: FastifyPluginAsync = async (fastify) => {
   await fastify.register(ipAllowlist)
   await fastify.register(rateLimit)
   await fastify.register(scopes)
+  await fastify.register(usageHook)
+
+  // API responses are per-caller and may carry a secret (create, rotate): never cache them.
+  fastify.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store')
+  })
 
   // Unknown /api/v1 routes still pass authentication and rate limiting: a caller without a valid
   // key learns nothing about which routes exist, and a caller with one sees its limit headers.
@@ -26,8 +36,11 @@ const v1: FastifyPluginAsync = async (fastify) => {
   })
 
   await fastify.register(keys, { prefix: '/keys' })
+  await fastify.register(keyUsage, { prefix: '/keys' })
   await fastify.register(credits, { prefix: '/credits' })
   await fastify.register(auditLog, { prefix: '/audit-log' })
+  await fastify.register(alerts, { prefix: '/alerts' })
+  await fastify.register(settings, { prefix: '/settings' })
 }
 
 export default v1
