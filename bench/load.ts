@@ -3,6 +3,8 @@ import autocannon from 'autocannon'
 export interface LoadOptions {
   url: string
   headers?: Record<string, string>
+  /** When set, each request presents the next of these keys (Authorization: Bearer), round robin. */
+  rotateBearerKeys?: readonly string[]
   connections: number
   seconds: number
 }
@@ -29,12 +31,21 @@ export interface LoadResult {
  */
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = []
+  const pool = options.rotateBearerKeys ?? []
+  let next = 0
+  const requests: autocannon.Request[] | undefined = pool.length === 0 ? undefined : [{
+    setupRequest: (request) => {
+      request.headers = { ...request.headers, authorization: `Bearer ${pool[next++ % pool.length]}` }
+      return request
+    },
+  }]
   return new Promise((resolve, reject) => {
     const instance = autocannon({
       url: options.url,
       connections: options.connections,
       duration: options.seconds,
       headers: options.headers ?? {},
+      ...(requests ? { requests } : {}),
       // Keep-alive, one request in flight per connection: how an API client library behaves.
       pipelining: 1,
       timeout: 10,

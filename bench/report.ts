@@ -4,6 +4,12 @@ import type { LoadResult } from './load.js'
 import type { LookupPlan } from './database.js'
 import type { SeedResult } from './seed.js'
 
+/** One counted run, plus what it cost the service in CPU. */
+export type RunResult = LoadResult & {
+  /** Service CPU (user + system) per request: steadier than req/s when the machine is shared. */
+  serviceCpuMsPerRequest: number | null
+}
+
 export interface Machine {
   cpu: string
   cores: number
@@ -19,7 +25,7 @@ export interface Machine {
 export interface ScalingRow {
   keys: number
   cache: 'on' | 'off'
-  result: LoadResult
+  result: RunResult
   /** Digest-index scans per request: ~0 with the cache on; what proves the uncached path hits PostgreSQL. */
   databaseLookupsPerRequest: number
 }
@@ -32,8 +38,10 @@ export interface Target {
 
 export interface Summary {
   machine: Machine
-  settings: { connections: number; headlineSeconds: number; headlineWarmupSeconds: number; scalingSeconds: number; scalingWarmupSeconds: number }
-  headline: { health: LoadResult; currentKey: LoadResult; ratio: number }
+  /** The commit built, and how many service files differed from it (the working tree is built). */
+  source: { commit: string; uncommittedFiles: number }
+  settings: { connections: number; keyPoolSize: number; headlineSeconds: number; headlineWarmupSeconds: number; scalingSeconds: number; scalingWarmupSeconds: number }
+  headline: { health: RunResult; currentKey: RunResult; ratio: number; cpuRatio: number | null }
   scaling: ScalingRow[]
   lookupPlans: { keys: number; plan: LookupPlan }[]
   seeding: SeedResult[]
@@ -45,6 +53,7 @@ export interface Summary {
 
 const int = (value: number) => Math.round(value).toLocaleString('en-US')
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : 'n/a')
+const cpu = (value: number | null) => (value === null ? 'n/a' : value.toFixed(3))
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i]!.length)))
@@ -58,20 +67,28 @@ export function formatSummary(summary: Summary): string {
   out.push('', '=== VoxPria API load benchmark ===')
   out.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.platform}, Node ${machine.node}`)
   out.push(`services: PostgreSQL ${machine.postgres}, Redis ${machine.redis} (all on 127.0.0.1; load generator on the same machine)`)
+  out.push(`service built from ${summary.source.commit}${summary.source.uncommittedFiles ? ` plus ${summary.source.uncommittedFiles} uncommitted file(s) in src/, plugins/, routes/, drizzle/` : ''}`)
   out.push(`load average at start: ${machine.loadAverageAtStart.toFixed(2)}`)
+  if (machine.loadAverageAtStart > machine.cores / 2) {
+    out.push('NOTE: other processes were busy on this machine when the bench started; every figure below understates the service.')
+  }
 
   out.push('', `Throughput: ${settings.connections} connections, ${settings.headlineSeconds} s each after a ${settings.headlineWarmupSeconds} s warm-up`)
-  out.push(table(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'], [
-    ['(a) GET /health', int(headline.health.rps), ms(headline.health.p50Ms), ms(headline.health.p99Ms), int(headline.health.non2xx), int(headline.health.errors)],
-    ['(b) GET /api/v1/keys/current', int(headline.currentKey.rps), ms(headline.currentKey.p50Ms), ms(headline.currentKey.p99Ms), int(headline.currentKey.non2xx), int(headline.currentKey.errors)],
+  const row = (label: string, run: RunResult) => [label, int(run.rps), ms(run.p50Ms), ms(run.p99Ms), int(run.non2xx), int(run.errors), cpu(run.serviceCpuMsPerRequest)]
+  out.push(table(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'service CPU ms/req'], [
+    row('(a) GET /health', headline.health),
+    row('(b) GET /api/v1/keys/current', headline.currentKey),
   ]))
   out.push(`ratio b/a (req/s): ${headline.ratio.toFixed(3)}`)
+  if (headline.cpuRatio !== null) out.push(`ratio of service CPU per request a/b: ${headline.cpuRatio.toFixed(3)} (what b/a would be if the service alone were the bottleneck)`)
 
-  out.push('', `Key-count scaling: GET /api/v1/keys/current, ${settings.connections} connections, ${settings.scalingSeconds} s each after a ${settings.scalingWarmupSeconds} s warm-up`)
-  out.push(table(['keys in db', 'key cache', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'db lookups/req'], summary.scaling.map((row) => [
+  out.push('', `Key-count scaling: GET /api/v1/keys/current, ${settings.connections} connections, ${settings.scalingSeconds} s each after a ${settings.scalingWarmupSeconds} s warm-up,`)
+  out.push(`requests rotating through ${settings.keyPoolSize} keys of the bench account (so that TTL 0 really misses the cache)`)
+  out.push(table(['keys in db', 'key cache', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'service CPU ms/req', 'db lookups/req'], summary.scaling.map((row) => [
     int(row.keys), row.cache === 'on' ? 'on (default)' : 'off (TTL 0)', int(row.result.rps), ms(row.result.p50Ms), ms(row.result.p99Ms),
-    int(row.result.non2xx), row.databaseLookupsPerRequest.toFixed(2),
+    int(row.result.non2xx), cpu(row.result.serviceCpuMsPerRequest), row.databaseLookupsPerRequest.toFixed(2),
   ])))
+  out.push('(db lookups/req: digest-index scans per request over the whole service run, warm-up included; ~0 means served from the cache, ~1 means one PostgreSQL lookup each)')
   for (const { keys, plan } of summary.lookupPlans) {
     out.push(`lookup plan at ${int(keys)} keys: ${plan.access}, ${plan.buffers} shared buffers, ${plan.executionMs.toFixed(3)} ms (EXPLAIN ANALYZE)`)
   }
@@ -87,8 +104,10 @@ export function formatSummary(summary: Summary): string {
 }
 
 export function formatDuration(seconds: number): string {
-  const minutes = Math.floor(seconds / 60)
-  return minutes > 0 ? `${minutes} min ${(seconds % 60).toFixed(0)} s` : `${seconds.toFixed(1)} s`
+  if (seconds < 59.95) return `${seconds.toFixed(1)} s`
+  // Round once, then split: rounding the remainder alone prints "2 min 60 s".
+  const whole = Math.round(seconds)
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`
 }
 
 export function writeSummary(path: string, summary: Summary): void {

@@ -9,6 +9,7 @@
  * bench DROPS and recreates; REDIS_URL defaults to redis://127.0.0.1:6379. BENCH_QUICK=1 shortens
  * every run and seeds 100,000 keys instead of 1,000,000: a smoke check, not figures to quote.
  */
+import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -16,9 +17,9 @@ import { openDatabase } from '../src/db/client.js'
 import { keyDigest } from '../src/keys/digest.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { connect, countKeys, explainLookup, recreateDatabase, settledDigestIndexScans } from './database.js'
-import { runLoad } from './load.js'
-import { formatDuration, formatSummary, writeSummary, type Machine, type ScalingRow, type Summary, type Target } from './report.js'
-import { BENCH_LIMITS, createBenchAccounts, seedFillerKeys, type SeedResult } from './seed.js'
+import { runLoad, type LoadOptions } from './load.js'
+import { formatDuration, formatSummary, writeSummary, type Machine, type RunResult, type ScalingRow, type Summary, type Target } from './report.js'
+import { BENCH_LIMITS, createBenchAccounts, createKeyPool, seedFillerKeys, type SeedResult } from './seed.js'
 import { buildService, startService, type RunningService } from './server-process.js'
 
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/voxpria_bench'
@@ -32,6 +33,8 @@ const HEADLINE = QUICK ? { warmupSeconds: 1, seconds: 3 } : { warmupSeconds: 3, 
 /** Shorter scaling runs keep the whole bench (four of them plus seeding) within ~6 minutes. */
 const SCALING = QUICK ? { warmupSeconds: 1, seconds: 2 } : { warmupSeconds: 2, seconds: 5 }
 const SMALL_KEYS = 1_000
+/** Keys the scaling runs rotate through (see createKeyPool); part of the 1,000 at the small size. */
+const KEY_POOL_SIZE = 500
 const LARGE_KEYS = QUICK ? 100_000 : 1_000_000
 
 const TARGET_RATIO = 0.55
@@ -51,12 +54,27 @@ const serviceOutput: string[] = []
 
 async function redisVersion(): Promise<string> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000, retryStrategy: () => null })
+  let lastError: Error | undefined
+  redis.on('error', (error: Error) => { lastError = error })
   try {
     await redis.connect()
     const info = await redis.info('server')
     return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'
+  } catch (error) {
+    throw new Error(`Redis at ${REDIS_URL} is not reachable: ${(lastError ?? (error as Error)).message}`)
   } finally {
     redis.disconnect()
+  }
+}
+
+/** Which code was measured: the bench builds the working tree, uncommitted changes included. */
+function sourceState(): Summary['source'] {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim()
+  try {
+    const changed = git('status', '--porcelain', '--', 'src', 'plugins', 'routes', 'drizzle', 'package.json').split('\n').filter(Boolean).length
+    return { commit: git('rev-parse', '--short', 'HEAD'), uncommittedFiles: changed }
+  } catch {
+    return { commit: 'unknown', uncommittedFiles: 0 }
   }
 }
 
@@ -82,19 +100,41 @@ async function preflight(baseUrl: string, key: string): Promise<void> {
   }
 }
 
-/** A warm-up (JIT, connection pools, caches), then the run that counts. */
-async function measure(label: string, url: string, headers: Record<string, string>, timing: { warmupSeconds: number; seconds: number }) {
-  const warmup = await runLoad({ url, headers, connections: CONNECTIONS, seconds: timing.warmupSeconds })
-  const result = await runLoad({ url, headers, connections: CONNECTIONS, seconds: timing.seconds })
+/**
+ * Presents every pool key once (32 at a time) before the timed warm-up, so the cache-on rows are
+ * the steady state however slow the machine is, not a run that is still loading the pool.
+ */
+async function presentEveryKey(baseUrl: string, keys: readonly string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += CONNECTIONS) {
+    await Promise.all(keys.slice(i, i + CONNECTIONS).map(async (key) => {
+      const response = await fetch(`${baseUrl}/api/v1/keys/current`, { headers: { authorization: `Bearer ${key}` } })
+      await response.arrayBuffer()
+      if (response.status !== 200) throw new Error(`pool key answered ${response.status} on /api/v1/keys/current`)
+    }))
+  }
+}
+
+/**
+ * A warm-up (JIT, connection pools, caches), then the run that counts. The service's CPU time per
+ * request is taken over the counted run only.
+ */
+async function measure(service: RunningService, label: string, load: Omit<LoadOptions, 'connections' | 'seconds'>, timing: { warmupSeconds: number; seconds: number }) {
+  const warmup = await runLoad({ ...load, connections: CONNECTIONS, seconds: timing.warmupSeconds })
+  const cpuBefore = service.cpuSeconds()
+  const counted = await runLoad({ ...load, connections: CONNECTIONS, seconds: timing.seconds })
+  const cpuAfter = service.cpuSeconds()
+  const serviceCpuMsPerRequest = cpuBefore === null || cpuAfter === null || counted.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / counted.requests
+  const result: RunResult = { ...counted, serviceCpuMsPerRequest }
   requestErrors += warmup.errors + result.errors
-  log(`${label}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}, errors ${result.errors}`)
+  log(`${label}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}, errors ${result.errors}, service CPU ${serviceCpuMsPerRequest?.toFixed(3) ?? 'n/a'} ms/req, load avg ${os.loadavg()[0]!.toFixed(1)}`)
   return { warmup, result }
 }
 
 async function main(): Promise<number> {
   log(`checking Redis at ${REDIS_URL}`)
   const redis = await redisVersion()
-  log('building (npm run build)')
+  const source = sourceState()
+  log(`building (npm run build) at ${source.commit}${source.uncommittedFiles ? ` + ${source.uncommittedFiles} uncommitted file(s)` : ''}`)
   await buildService()
   const databaseName = await recreateDatabase(DATABASE_URL)
   log(`recreated database ${databaseName}`)
@@ -117,6 +157,8 @@ async function main(): Promise<number> {
     }
 
     const accounts = await createBenchAccounts(handle.db, PEPPER)
+    const keyPool = await createKeyPool(handle.db, PEPPER, accounts.accountId, KEY_POOL_SIZE)
+    log(`created the bench account and a pool of ${keyPool.length} keys`)
     const auth = { authorization: `Bearer ${accounts.key}` }
     const digest = keyDigest(PEPPER, accounts.key)
     const seeding: SeedResult[] = [await seedFillerKeys(sql, accounts.fillerAccountId, SMALL_KEYS)]
@@ -124,9 +166,15 @@ async function main(): Promise<number> {
 
     const headline = await withService({}, async (service) => {
       await preflight(service.baseUrl, accounts.key)
-      const health = await measure('(a) GET /health', `${service.baseUrl}/health`, {}, HEADLINE)
-      const currentKey = await measure('(b) GET /api/v1/keys/current', `${service.baseUrl}/api/v1/keys/current`, auth, HEADLINE)
-      return { health: health.result, currentKey: currentKey.result, ratio: currentKey.result.rps / health.result.rps }
+      const health = await measure(service, '(a) GET /health', { url: `${service.baseUrl}/health` }, HEADLINE)
+      const currentKey = await measure(service, '(b) GET /api/v1/keys/current', { url: `${service.baseUrl}/api/v1/keys/current`, headers: auth }, HEADLINE)
+      const [cpuA, cpuB] = [health.result.serviceCpuMsPerRequest, currentKey.result.serviceCpuMsPerRequest]
+      return {
+        health: health.result,
+        currentKey: currentKey.result,
+        ratio: currentKey.result.rps / health.result.rps,
+        cpuRatio: cpuA === null || cpuB === null || cpuB === 0 ? null : cpuA / cpuB,
+      }
     })
 
     const scaling: ScalingRow[] = []
@@ -140,21 +188,24 @@ async function main(): Promise<number> {
       }
       lookupPlans.push({ keys, plan: await explainLookup(sql, digest) })
       for (const cache of ['on', 'off'] as const) {
-        // TTL 0 makes (nearly) every request a digest lookup in PostgreSQL: the path that proves the index.
+        // TTL 0 plus the rotating key pool makes every request a digest lookup in PostgreSQL: the
+        // path that proves the index. The db lookups/req column checks that it really was one.
         const env: Record<string, string> = cache === 'off' ? { KEY_CACHE_TTL_MS: '0' } : {}
         const scansBefore = await settledDigestIndexScans(sql)
         const { warmup, result } = await withService(env, async (service) => {
           await preflight(service.baseUrl, accounts.key)
-          return measure(`${keys.toLocaleString('en-US')} keys, cache ${cache}`, `${service.baseUrl}/api/v1/keys/current`, auth, SCALING)
+          await presentEveryKey(service.baseUrl, keyPool)
+          return measure(service, `${keys.toLocaleString('en-US')} keys, cache ${cache}`, { url: `${service.baseUrl}/api/v1/keys/current`, rotateBearerKeys: keyPool }, SCALING)
         })
         const scans = (await settledDigestIndexScans(sql)) - scansBefore
-        scaling.push({ keys, cache, result, databaseLookupsPerRequest: scans / (warmup.requests + result.requests + 1) })
+        scaling.push({ keys, cache, result, databaseLookupsPerRequest: scans / (keyPool.length + warmup.requests + result.requests + 1) })
       }
     }
 
     const summary: Summary = {
       machine,
-      settings: { connections: CONNECTIONS, headlineSeconds: HEADLINE.seconds, headlineWarmupSeconds: HEADLINE.warmupSeconds, scalingSeconds: SCALING.seconds, scalingWarmupSeconds: SCALING.warmupSeconds },
+      source,
+      settings: { connections: CONNECTIONS, keyPoolSize: KEY_POOL_SIZE, headlineSeconds: HEADLINE.seconds, headlineWarmupSeconds: HEADLINE.warmupSeconds, scalingSeconds: SCALING.seconds, scalingWarmupSeconds: SCALING.warmupSeconds },
       headline,
       scaling,
       lookupPlans,
@@ -201,7 +252,7 @@ process.on('SIGINT', () => process.exit(130))
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`)
     process.exit(1)
   },
 )

@@ -32,6 +32,22 @@ export async function createBenchAccounts(db: Database, pepper: string): Promise
   return { accountId: bench.account.id, key: bench.key.key, fillerAccountId: filler.account.id }
 }
 
+/**
+ * Extra keys of the bench account for the key-count scaling runs, which rotate through them. Why:
+ * KEY_CACHE_TTL_MS=0 still keeps an entry for ≥1 ms (lru-cache needs a positive TTL) and coalesces
+ * concurrent lookups of one digest, so a single hot key would be answered from memory almost every
+ * time; a pool large enough that a key recurs only after ~100 ms makes every request a real lookup.
+ */
+export async function createKeyPool(db: Database, pepper: string, accountId: string, size: number): Promise<string[]> {
+  const keys = new KeyService(db, pepper)
+  const secrets: string[] = []
+  for (let i = 0; i < size; i++) {
+    const created = await keys.create(accountId, { name: `Bench pool ${i + 1}`, scopes: ['calls:read'] }, { id: 'cli', ip: null })
+    secrets.push(created.key)
+  }
+  return secrets
+}
+
 export interface SeedResult {
   inserted: number
   totalKeys: number
@@ -62,7 +78,8 @@ export async function seedFillerKeys(sql: Sql, fillerAccountId: string, totalKey
     existing += batch
     inserted += batch
   }
-  // Fresh planner statistics, as autovacuum would eventually provide on a live system.
-  await sql`analyze api_keys`
+  // Vacuum as well as analyze: otherwise autovacuum wakes up for the freshly inserted rows in the
+  // middle of the next measurement and competes with it for the same two cores.
+  await sql`vacuum (analyze) api_keys`
   return { inserted, totalKeys: existing, seconds: (performance.now() - started) / 1000 }
 }

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { createServer, type AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -21,6 +22,8 @@ export interface ServiceSettings {
   pepper: string
   /** Extra variables for this start only (e.g. KEY_CACHE_TTL_MS=0). */
   env?: Record<string, string>
+  /** Node flags for the service, e.g. ['--cpu-prof'] to profile it under the bench's load. */
+  nodeArgs?: string[]
 }
 
 export interface RunningService {
@@ -28,6 +31,8 @@ export interface RunningService {
   pid: number
   /** What the service wrote (warn and above): anything here during a run deserves a look. */
   output(): string
+  /** CPU seconds (user + system) the service has used so far; null where /proc is unavailable. */
+  cpuSeconds(): number | null
   stop(): Promise<void>
 }
 
@@ -58,7 +63,7 @@ export async function freePort(): Promise<number> {
 export async function startService(settings: ServiceSettings): Promise<RunningService> {
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
-  const child = spawn(process.execPath, ['dist/src/server.js'], {
+  const child = spawn(process.execPath, [...(settings.nodeArgs ?? []), 'dist/src/server.js'], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -99,7 +104,7 @@ export async function startService(settings: ServiceSettings): Promise<RunningSe
     try {
       const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1_000) })
       await response.arrayBuffer()
-      if (response.ok) return { baseUrl, pid: child.pid!, output: () => output(''), stop }
+      if (response.ok) return { baseUrl, pid: child.pid!, output: () => output(''), cpuSeconds: () => processCpuSeconds(child.pid!), stop }
     } catch {
       // Not listening yet.
     }
@@ -107,6 +112,23 @@ export async function startService(settings: ServiceSettings): Promise<RunningSe
   }
   await stop()
   throw new Error(`the service did not answer /health within ${HEALTH_DEADLINE_MS / 1000} s:\n${output()}`)
+}
+
+let clockTicks: number | undefined
+
+/**
+ * From /proc/<pid>/stat (Linux). CPU time per request barely moves when other processes compete
+ * for the cores, unlike requests per second, so it is the steadier figure on a shared machine.
+ */
+function processCpuSeconds(pid: number): number | null {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks
+  } catch {
+    return null
+  }
 }
 
 function collectOutput(child: ChildProcess): (whenEmpty?: string) => string {

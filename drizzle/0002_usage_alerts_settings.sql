@@ -70,6 +70,7 @@ CREATE INDEX "failed_auth_events_prefix_created_idx" ON "failed_auth_events" USI
 CREATE INDEX "usage_events_key_created_idx" ON "usage_events" USING btree ("key_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
 CREATE INDEX "usage_events_created_idx" ON "usage_events" USING btree ("created_at");--> statement-breakpoint
 CREATE INDEX "usage_rollups_account_minute_idx" ON "usage_rollups" USING btree ("account_id","minute");--> statement-breakpoint
+CREATE INDEX "usage_rollups_minute_idx" ON "usage_rollups" USING btree ("minute");--> statement-breakpoint
 CREATE UNIQUE INDEX "alerts_account_dedupe_unique" ON "alerts" USING btree ("account_id","dedupe_key");--> statement-breakpoint
 CREATE INDEX "alerts_account_created_idx" ON "alerts" USING btree ("account_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
 CREATE INDEX "events_account_created_idx" ON "events" USING btree ("account_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint

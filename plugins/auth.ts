@@ -42,7 +42,8 @@ export default fp(async (fastify) => {
     const verification = await fastify.verifier.verify(credential.value)
     if (!verification.ok) {
       return fastify.refuseAuthentication(request, reply, new ApiError(verification.reason, REASON_DETAIL[verification.reason],
-        { headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } }))
+        { headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } }),
+        { keyPrefix: verification.displayPrefix, keyId: verification.keyId, accountId: verification.accountId })
     }
     request.principal = verification.principal
     const { key } = verification.principal

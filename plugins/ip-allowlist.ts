@@ -2,19 +2,29 @@ import fp from 'fastify-plugin'
 import { ApiError } from '../src/errors.js'
 import { isAllowed, parseClientAddress } from '../src/cidr.js'
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** True once the request passed authentication and the key's IP allowlist: it is the key's own use. */
+    admitted: boolean
+  }
+}
+
 /**
  * Step 2: the key's CIDR allowlist against the client address — the socket's, unless TRUST_PROXY
  * names the proxies whose X-Forwarded-For may be believed (Fastify's `request.ip` applies that).
  * A refusal counts as a failed authentication for the address and spends none of the key's quota.
  */
 export default fp(async (fastify) => {
+  fastify.decorateRequest('admitted', false)
   fastify.addHook('onRequest', async (request, reply) => {
     const principal = request.principal
     if (!isAllowed(principal.allowlist, parseClientAddress(request.ip))) {
       return fastify.refuseAuthentication(request, reply, new ApiError('ip_not_allowed',
-        `This API key may not be used from ${request.ip}. Add the address to the key's IP allowlist.`))
+        `This API key may not be used from ${request.ip}. Add the address to the key's IP allowlist.`),
+        { keyPrefix: principal.key.displayPrefix, accountId: principal.account.id, keyId: principal.key.id })
     }
-    // The key was admitted: that is what "last used" means.
+    // The key was admitted: that is what "last used" means, and what the usage log records.
+    request.admitted = true
     fastify.verifier.touch(principal)
   })
 }, { name: 'ip-allowlist', dependencies: ['auth'] })

@@ -4,6 +4,13 @@ import { rateLimitHeaders } from '../src/http/rate-limit-headers.js'
 import type { WindowSpec } from '../src/ratelimit/sliding-window.js'
 import type { PlanLimits } from '../src/plans.js'
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The per-key limiter's answer (null when it was not reached or failed): the usage log records it. */
+    rateLimitOutcome: 'allowed' | 'limited' | null
+  }
+}
+
 const WINDOW_SECONDS = { minute: 60, hour: 3600 }
 
 export function planWindows(limits: PlanLimits): WindowSpec[] {
@@ -19,9 +26,11 @@ export function planWindows(limits: PlanLimits): WindowSpec[] {
  * and 5xx responses alike carry them. A refused request is not counted.
  */
 export default fp(async (fastify) => {
+  fastify.decorateRequest('rateLimitOutcome', null)
   fastify.addHook('onRequest', async (request, reply) => {
     const { key, limits } = request.principal
     const decision = await fastify.rateLimitStore.consume(`key:${key.id}`, planWindows(limits))
+    request.rateLimitOutcome = decision.allowed ? 'allowed' : 'limited'
     reply.headers(rateLimitHeaders(decision, WINDOW_SECONDS))
     if (!decision.allowed) {
       const window = decision.blockedBy === 'minute' ? `burst limit of ${limits.burst} requests per minute` : `limit of ${limits.hourly} requests per hour`

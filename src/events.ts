@@ -6,6 +6,8 @@ import type { Redis } from 'ioredis'
 export type CacheEvent =
   | { type: 'key.changed'; keyId: string; accountId: string }
   | { type: 'account.changed'; accountId: string }
+  /** A client address crossed the failed-authentication limit; refuse it everywhere until `until` (epoch ms). */
+  | { type: 'client.blocked'; bucket: string; until: number }
 
 export interface EventBus {
   /** Delivered to this instance's subscribers at once, and to every other instance. */

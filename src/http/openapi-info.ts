@@ -23,6 +23,8 @@ export const OPENAPI_DEFINITION = {
     { name: 'keys', description: 'API keys: create, list, rotate, revoke (scope keys:manage)' },
     { name: 'audit', description: 'Append-only audit log of key and account changes' },
     { name: 'credits', description: 'Credit balance and ledger (read-only)' },
+    { name: 'alerts', description: 'Security alerts: request spikes, failed-auth bursts, new networks, 429 storms, quota thresholds' },
+    { name: 'settings', description: 'Account security settings: alert thresholds, maximum key lifetime' },
     { name: 'operations', description: 'Liveness and readiness probes' },
   ],
   components: {

@@ -5,6 +5,8 @@ import { idPattern } from '../ids.js'
 import { ERROR_CATALOGUE } from '../errors.js'
 import { MAX_ALLOWLIST_ENTRIES } from '../cidr.js'
 import { ATTENTION_REASONS } from '../services/key-hygiene.js'
+import { USAGE_SCHEMAS } from './schemas/usage.js'
+import { ALERT_SCHEMAS } from './schemas/alerts.js'
 
 /**
  * Shared schemas. Each carries an `$id`, is registered once with `addSchema`, and is referenced by
@@ -151,6 +153,8 @@ export const SHARED_SCHEMAS: TSchema[] = [
   ScopeSchema, FieldErrorSchema, ProblemSchema, ApiKeySchema, ApiKeyWithSecretSchema, RotatedApiKeySchema,
   PlanLimitsSchema, CurrentKeySchema, CreditBalanceSchema, CreditTransactionSchema, AuditEntrySchema,
   ApiKeyListSchema, CreditTransactionListSchema, AuditEntryListSchema, HealthSchema, ReadinessSchema,
+  ...USAGE_SCHEMAS,
+  ...ALERT_SCHEMAS,
 ]
 
 /** The error responses every authenticated operation may give, by status. */

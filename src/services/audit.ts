@@ -15,7 +15,7 @@ export const CLI_ACTOR: Actor = { id: 'cli', ip: null }
 export interface AuditEvent {
   accountId: string
   action: string
-  targetType: 'key' | 'account'
+  targetType: 'key' | 'account' | 'alert'
   targetId: string
   before: unknown
   after: unknown

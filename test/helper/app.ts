@@ -37,6 +37,8 @@ export async function buildTestApp(t: TestLike, overrides: Partial<Config> = {})
     DATA_DIR: dataDir,
     KEY_PEPPER: TEST_PEPPER,
     AUTH_FAILURES_PER_MINUTE: 100_000,
+    // Jobs tick at most daily in tests; a test that needs one calls app.jobs.runNow().
+    ALERT_INTERVAL_SECONDS: 86_400,
     ...overrides,
   })
   const logs: string[] = []

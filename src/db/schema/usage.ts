@@ -45,6 +45,8 @@ export const usageRollups = pgTable('usage_rollups', {
 }, (table) => [
   primaryKey({ name: 'usage_rollups_pk', columns: [table.keyId, table.minute] }),
   index('usage_rollups_account_minute_idx').on(table.accountId, table.minute),
+  /** Retention prunes by age alone. */
+  index('usage_rollups_minute_idx').on(table.minute),
 ])
 
 /** Every 401/403 at the front door. Holds the key's display prefix when it parsed, never the key. */

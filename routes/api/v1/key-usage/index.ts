@@ -1,0 +1,90 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { problemResponses } from '../../../../src/http/schemas.js'
+import { KeyLogsQuerySchema, KeyUsageQuerySchema, UsageLogListSchema, UsageSeriesSchema } from '../../../../src/http/schemas/usage.js'
+import { ApiError } from '../../../../src/errors.js'
+import { DEFAULT_SPAN_MS, MAX_SPAN_MS, bucketStart, listKeyLogs, usageSeries, type Granularity } from '../../../../src/usage/queries.js'
+
+const KeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
+
+const SPAN_WORDS: Record<Granularity, string> = { minute: '24 hours', hour: '31 days', day: '400 days' }
+
+function toDate(value: string | undefined): Date | undefined {
+  return value === undefined ? undefined : new Date(value)
+}
+
+/** The window a usage query covers, with its defaults and bounds; a 400 when it is unreasonable. */
+function usageWindow(granularity: Granularity, fromText: string | undefined, toText: string | undefined, now: Date) {
+  const to = toDate(toText) ?? now
+  const from = toDate(fromText) ?? new Date(to.getTime() - DEFAULT_SPAN_MS[granularity])
+  if (from >= to) {
+    throw new ApiError('validation_failed', '`from` must be before `to`.', {
+      errors: [{ field: '/querystring/from', message: 'must be before to' }],
+    })
+  }
+  if (to.getTime() - from.getTime() > MAX_SPAN_MS[granularity]) {
+    throw new ApiError('validation_failed', `With granularity=${granularity}, \`from\` may be at most ${SPAN_WORDS[granularity]} before \`to\`.`, {
+      errors: [{ field: '/querystring/from', message: `must be at most ${SPAN_WORDS[granularity]} before to` }],
+    })
+  }
+  return { from, to }
+}
+
+/**
+ * A key's request log and usage series. Both check first that the key belongs to the caller's
+ * account (another account's key is a 404), then read rows filtered by that account as well.
+ */
+const keyUsage: FastifyPluginAsyncTypebox = async (fastify) => {
+  const manage = { scope: 'keys:manage' } as const
+  const errors = problemResponses(400, 401, 403, 404, 429)
+
+  fastify.get('/:id/logs', {
+    config: manage,
+    schema: {
+      tags: ['keys'], summary: 'A key’s requests, newest first', operationId: 'listKeyLogs',
+      description: 'One entry per request made with the key that passed authentication and its IP allowlist, kept for '
+        + 'USAGE_LOG_RETENTION_DAYS (30 by default). Entries are written in batches, so the last second or so may not be '
+        + 'listed yet. Failed authentications are not here.',
+      params: KeyParams,
+      querystring: KeyLogsQuerySchema,
+      response: { 200: Type.Ref(UsageLogListSchema), ...errors },
+    },
+  }, async (request) => {
+    const accountId = request.principal.account.id
+    const { id } = request.params
+    await fastify.keys.get(accountId, id)
+    const { limit, cursor, status, created_after: createdAfter, created_before: createdBefore, ip } = request.query
+    return listKeyLogs(fastify.database.db, accountId, id, {
+      status, createdAfter: toDate(createdAfter), createdBefore: toDate(createdBefore), ip,
+    }, { limit, cursor })
+  })
+
+  fastify.get('/:id/usage', {
+    config: manage,
+    schema: {
+      tags: ['keys'], summary: 'A key’s requests, errors, 429s and latency over time', operationId: 'getKeyUsage',
+      description: 'A time series from per-minute rollups (a 30-day view reads no raw request rows). Buckets are UTC and '
+        + 'zero-filled. p50_ms/p99_ms are upper bounds of fixed latency buckets, not exact values. Windows: '
+        + 'minute ≤ 24 hours, hour ≤ 31 days, day ≤ 400 days.',
+      params: KeyParams,
+      querystring: KeyUsageQuerySchema,
+      response: { 200: Type.Ref(UsageSeriesSchema), ...errors },
+    },
+  }, async (request) => {
+    const accountId = request.principal.account.id
+    const { id } = request.params
+    const { granularity } = request.query
+    const { from, to } = usageWindow(granularity, request.query.from, request.query.to, new Date())
+    await fastify.keys.get(accountId, id)
+    const data = await usageSeries(fastify.database.db, accountId, id, granularity, from, to)
+    return {
+      key_id: id,
+      granularity,
+      from: bucketStart(from, granularity).toISOString(),
+      to: to.toISOString(),
+      data,
+    }
+  })
+}
+
+export default keyUsage

@@ -1,0 +1,70 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { GRANULARITIES } from '../../usage/queries.js'
+import { OVERFLOW_REPORTED_MS } from '../../usage/histogram.js'
+
+const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' })
+const LatencyBound = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+  description: 'Upper bound, in ms, of the fixed latency bucket (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, '
+    + `5000, 10000, ${OVERFLOW_REPORTED_MS}) holding this percentile — an upper bound, not an exact value; `
+    + `${OVERFLOW_REPORTED_MS} also stands for anything slower. Null when the bucket holds no request.`,
+})
+
+export const UsageLogEntrySchema = Type.Object({
+  id: Type.String({ description: 'The request id, as sent back in X-Request-Id' }),
+  method: Type.String(),
+  route: Type.String({ description: 'The route pattern (`/api/v1/keys/:id`), or `(not found)`; never the raw URL or its query' }),
+  status: Type.Integer(),
+  latency_ms: Type.Integer({ minimum: 0 }),
+  client_ip: Type.String(),
+  user_agent: Type.Union([Type.String(), Type.Null()], { description: 'First 256 characters' }),
+  rate_limit: Type.Union([Type.Literal('allowed'), Type.Literal('limited')], { description: '`limited`: answered 429 by the key’s rate limit' }),
+  created_at: Timestamp,
+}, { $id: 'UsageLogEntry', additionalProperties: false })
+
+export const UsageLogListSchema = Type.Object({
+  data: Type.Array(Type.Ref(UsageLogEntrySchema)),
+  has_more: Type.Boolean(),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+}, { $id: 'UsageLogList' })
+
+export const UsageBucketSchema = Type.Object({
+  start: Timestamp,
+  requests: Type.Integer({ minimum: 0 }),
+  errors: Type.Integer({ minimum: 0, description: 'Responses with status 400 or above (429s included)' }),
+  rate_limited: Type.Integer({ minimum: 0, description: 'Requests answered 429 by the key’s rate limit' }),
+  p50_ms: LatencyBound,
+  p99_ms: LatencyBound,
+}, { $id: 'UsageBucket', additionalProperties: false })
+
+export const UsageSeriesSchema = Type.Object({
+  key_id: Type.String(),
+  granularity: Type.Union(GRANULARITIES.map((granularity) => Type.Literal(granularity))),
+  from: Type.String({ format: 'date-time', description: 'Start of the first bucket (the requested `from`, rounded down to its bucket)' }),
+  to: Timestamp,
+  data: Type.Array(Type.Ref(UsageBucketSchema), {
+    description: 'Every bucket from `from` to `to`, oldest first, UTC; buckets without requests are present with zeros',
+  }),
+}, { $id: 'UsageSeries', additionalProperties: false })
+
+export const KeyLogsQuerySchema = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'next_cursor from the previous page' })),
+  status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599, description: 'Only responses with this status' })),
+  created_after: Type.Optional(Type.String({ format: 'date-time', description: 'Only requests at or after this time' })),
+  created_before: Type.Optional(Type.String({ format: 'date-time', description: 'Only requests before this time' })),
+  ip: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only requests from this client address' })),
+}, { additionalProperties: false })
+export type KeyLogsQuery = Static<typeof KeyLogsQuerySchema>
+
+export const KeyUsageQuerySchema = Type.Object({
+  granularity: Type.Union(GRANULARITIES.map((granularity) => Type.Literal(granularity)), { default: 'hour' }),
+  from: Type.Optional(Type.String({
+    format: 'date-time',
+    description: 'Default: 1 hour (minute), 24 hours (hour) or 30 days (day) before `to`. At most 24 hours, 31 days or 400 days before `to`.',
+  })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Default: now' })),
+}, { additionalProperties: false })
+export type KeyUsageQuery = Static<typeof KeyUsageQuerySchema>
+
+/** Appended to SHARED_SCHEMAS (a schema's references come before it). */
+export const USAGE_SCHEMAS = [UsageLogEntrySchema, UsageLogListSchema, UsageBucketSchema, UsageSeriesSchema]

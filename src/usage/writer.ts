@@ -1,0 +1,169 @@
+import { getTableColumns, sql, type SQL } from 'drizzle-orm'
+import type { PgColumn } from 'drizzle-orm/pg-core'
+import type { Executor } from '../db/executor.js'
+import { failedAuthEvents, usageEvents, usageRollups } from '../db/schema/index.js'
+import { bucketOf, emptyHistogram, type Histogram } from './histogram.js'
+import { canonicalAddress, clientNetwork } from './network.js'
+
+/** One admitted /api/v1 request, as the response hook captures it (cheap to build: no parsing). */
+export interface UsageEntry {
+  /** The request id (`req_…`). */
+  id: string
+  accountId: string
+  keyId: string
+  method: string
+  /** The route pattern, or `(not found)`; never the raw URL. */
+  route: string
+  status: number
+  latencyMs: number
+  /** As Fastify reports it; canonicalised (and its network derived) when the batch is written. */
+  clientIp: string
+  userAgent: string | null
+  rateLimit: 'allowed' | 'limited'
+  /** When the request arrived. */
+  createdAt: Date
+}
+
+/** One refused authentication (401/403 at the front door). Never holds the presented key. */
+export interface FailedAuthEntry {
+  clientIp: string
+  /** The key's display prefix, only when the presented value had a key's shape. */
+  keyPrefix: string | null
+  accountId: string | null
+  keyId: string | null
+  reason: string
+  createdAt: Date
+}
+
+/**
+ * Rows per statement. Each chunk travels as ONE jsonb parameter (see `recordset`), so this bounds
+ * statement size only; PostgreSQL's 65,535-parameter ceiling never comes into play.
+ */
+const ROWS_PER_STATEMENT = 5_000
+
+const MINUTE_MS = 60_000
+
+interface RollupRow {
+  keyId: string
+  accountId: string
+  minute: Date
+  requests: number
+  errors: number
+  rateLimited: number
+  latencyHistogram: Histogram
+}
+
+/** Folds a batch into one row per (key, minute), in a fixed order so concurrent writers lock alike. */
+export function rollUp(entries: readonly UsageEntry[]): RollupRow[] {
+  const byKeyMinute = new Map<string, RollupRow>()
+  for (const entry of entries) {
+    const minuteMs = Math.floor(entry.createdAt.getTime() / MINUTE_MS) * MINUTE_MS
+    const id = `${entry.keyId}\u0000${minuteMs}`
+    let row = byKeyMinute.get(id)
+    if (!row) {
+      row = { keyId: entry.keyId, accountId: entry.accountId, minute: new Date(minuteMs), requests: 0, errors: 0, rateLimited: 0, latencyHistogram: emptyHistogram() }
+      byKeyMinute.set(id, row)
+    }
+    row.requests++
+    if (entry.status >= 400) row.errors++
+    if (entry.rateLimit === 'limited') row.rateLimited++
+    row.latencyHistogram[bucketOf(entry.latencyMs)]!++
+  }
+  return [...byKeyMinute.values()].sort((a, b) =>
+    a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : a.minute.getTime() - b.minute.getTime())
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size)
+}
+
+/**
+ * `select <columns> from jsonb_to_recordset($1)`: a whole chunk of rows (keyed by SQL column
+ * name) as a single jsonb parameter. Measured 4–5× faster than one bind parameter per value on
+ * both PGlite and postgres.js — what decides how much traffic one writer keeps up with.
+ */
+function recordset(columns: readonly PgColumn[], rows: readonly Record<string, unknown>[]): SQL {
+  const names = columns.map((column) => `"${column.name}"`).join(', ')
+  const definition = columns.map((column) => `"${column.name}" ${column.getSQLType()}`).join(', ')
+  return sql`select ${sql.raw(names)} from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(${sql.raw(definition)})`
+}
+
+const USAGE_EVENT_COLUMNS = Object.values(getTableColumns(usageEvents))
+const USAGE_ROLLUP_COLUMNS = Object.values(getTableColumns(usageRollups))
+/** All but the serial id. */
+const FAILED_AUTH_COLUMNS = Object.values(getTableColumns(failedAuthEvents)).filter((column) => column.name !== 'id')
+
+/**
+ * Writes a batch of usage entries: the raw rows and the per-minute rollups in ONE transaction,
+ * so a rollup never counts a request whose row is missing, or the reverse. Rollups of a minute
+ * already stored (earlier batch, other instance) are added to, histograms element by element.
+ */
+export async function writeUsageBatch(db: Executor, entries: readonly UsageEntry[]): Promise<void> {
+  if (entries.length === 0) return
+  const clients = new Map<string, { address: string; network: string }>()
+  const rows = entries.map((entry) => {
+    let client = clients.get(entry.clientIp)
+    if (!client) {
+      client = { address: canonicalAddress(entry.clientIp), network: clientNetwork(entry.clientIp) }
+      clients.set(entry.clientIp, client)
+    }
+    return {
+      id: entry.id,
+      account_id: entry.accountId,
+      key_id: entry.keyId,
+      method: entry.method,
+      route: entry.route,
+      status: entry.status,
+      latency_ms: entry.latencyMs,
+      client_ip: client.address,
+      client_network: client.network,
+      user_agent: entry.userAgent,
+      rate_limit: entry.rateLimit,
+      created_at: entry.createdAt.toISOString(),
+    }
+  })
+  const rollups = rollUp(entries).map((rollup) => ({
+    key_id: rollup.keyId,
+    account_id: rollup.accountId,
+    minute: rollup.minute.toISOString(),
+    requests: rollup.requests,
+    errors: rollup.errors,
+    rate_limited: rollup.rateLimited,
+    latency_histogram: rollup.latencyHistogram,
+  }))
+  await db.transaction(async (tx) => {
+    for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) {
+      await tx.insert(usageEvents).select(recordset(USAGE_EVENT_COLUMNS, chunk))
+    }
+    for (const chunk of chunks(rollups, ROWS_PER_STATEMENT)) {
+      await tx.insert(usageRollups).select(recordset(USAGE_ROLLUP_COLUMNS, chunk)).onConflictDoUpdate({
+        target: [usageRollups.keyId, usageRollups.minute],
+        set: {
+          requests: sql.raw('usage_rollups.requests + excluded.requests'),
+          errors: sql.raw('usage_rollups.errors + excluded.errors'),
+          rateLimited: sql.raw('usage_rollups.rate_limited + excluded.rate_limited'),
+          // Element-wise sum; unnest pads the shorter array with nulls (buckets appended later).
+          latencyHistogram: sql.raw(`(select array_agg(coalesce(a, 0) + coalesce(b, 0) order by i)
+            from unnest(usage_rollups.latency_histogram, excluded.latency_histogram) with ordinality as t(a, b, i))`),
+        },
+      })
+    }
+  })
+}
+
+/** Writes a batch of failed-authentication records (no rollups: the alert detectors read these rows). */
+export async function writeFailedAuthBatch(db: Executor, entries: readonly FailedAuthEntry[]): Promise<void> {
+  if (entries.length === 0) return
+  const rows = entries.map((entry) => ({
+    client_ip: canonicalAddress(entry.clientIp),
+    key_prefix: entry.keyPrefix,
+    account_id: entry.accountId,
+    key_id: entry.keyId,
+    reason: entry.reason,
+    created_at: entry.createdAt.toISOString(),
+  }))
+  const names = sql.raw(FAILED_AUTH_COLUMNS.map((column) => `"${column.name}"`).join(', '))
+  for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) {
+    await db.execute(sql`insert into ${failedAuthEvents} (${names}) ${recordset(FAILED_AUTH_COLUMNS, chunk)}`)
+  }
+}
