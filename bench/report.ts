@@ -41,7 +41,7 @@ export interface Summary {
   /** The commit built, and how many service files differed from it (the working tree is built). */
   source: { commit: string; uncommittedFiles: number }
   settings: { connections: number; keyPoolSize: number; headlineSeconds: number; headlineWarmupSeconds: number; scalingSeconds: number; scalingWarmupSeconds: number }
-  headline: { health: RunResult; currentKey: RunResult; ratio: number; cpuRatio: number | null }
+  headline: { health: RunResult; currentKey: RunResult; currentKeyWithoutUsageLog: RunResult | null; ratio: number; cpuRatio: number | null }
   scaling: ScalingRow[]
   lookupPlans: { keys: number; plan: LookupPlan }[]
   seeding: SeedResult[]
@@ -78,6 +78,7 @@ export function formatSummary(summary: Summary): string {
   out.push(table(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'service CPU ms/req'], [
     row('(a) GET /health', headline.health),
     row('(b) GET /api/v1/keys/current', headline.currentKey),
+    ...(headline.currentKeyWithoutUsageLog ? [row('(b) with USAGE_LOG_ENABLED=false', headline.currentKeyWithoutUsageLog)] : []),
   ]))
   out.push(`ratio b/a (req/s): ${headline.ratio.toFixed(3)}`)
   if (headline.cpuRatio !== null) out.push(`ratio of service CPU per request a/b: ${headline.cpuRatio.toFixed(3)} (what b/a would be if the service alone were the bottleneck)`)

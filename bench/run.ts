@@ -39,6 +39,8 @@ const LARGE_KEYS = QUICK ? 100_000 : 1_000_000
 
 const TARGET_RATIO = 0.55
 const TARGET_P99_MS = 10
+/** Usage logging on must keep (b) within 10 % of the same run with it off. */
+const USAGE_LOG_FLOOR = 0.9
 /** "Flat" on a shared 2-core machine: within 20 % or 0.5 ms, whichever is looser, of the 1k figure. */
 const FLAT_TOLERANCE = { factor: 1.2, plusMs: 0.5 }
 
@@ -172,9 +174,18 @@ async function main(): Promise<number> {
       return {
         health: health.result,
         currentKey: currentKey.result,
+        currentKeyWithoutUsageLog: null as RunResult | null,
         ratio: currentKey.result.rps / health.result.rps,
         cpuRatio: cpuA === null || cpuB === null || cpuB === 0 ? null : cpuA / cpuB,
       }
+    })
+
+    // Issue 4: the same (b) run with per-request usage logging switched off, in this same bench run,
+    // so "within 10 %" compares like with like.
+    headline.currentKeyWithoutUsageLog = await withService({ USAGE_LOG_ENABLED: 'false' }, async (service) => {
+      await preflight(service.baseUrl, accounts.key)
+      const run = await measure(service, '(b) without usage logging', { url: `${service.baseUrl}/api/v1/keys/current`, headers: auth }, HEADLINE)
+      return run.result
     })
 
     const scaling: ScalingRow[] = []
@@ -234,10 +245,15 @@ function targets(headline: Summary['headline'], scaling: ScalingRow[]): Target[]
   const small = uncached[0]!.result
   const large = uncached[uncached.length - 1]!.result
   const flatLimit = Math.max(small.p50Ms * FLAT_TOLERANCE.factor, small.p50Ms + FLAT_TOLERANCE.plusMs)
-  const non2xx = [headline.health, headline.currentKey, ...scaling.map((row) => row.result)].reduce((sum, run) => sum + run.non2xx, 0)
+  const non2xx = [headline.health, headline.currentKey, ...(headline.currentKeyWithoutUsageLog ? [headline.currentKeyWithoutUsageLog] : []), ...scaling.map((row) => row.result)].reduce((sum, run) => sum + run.non2xx, 0)
   return [
     { name: `req/s ratio b/a ≥ ${TARGET_RATIO}`, pass: headline.ratio >= TARGET_RATIO, actual: headline.ratio.toFixed(3) },
     { name: `p99 of (b) ≤ ${TARGET_P99_MS} ms`, pass: headline.currentKey.p99Ms <= TARGET_P99_MS, actual: `${headline.currentKey.p99Ms.toFixed(2)} ms` },
+    ...(headline.currentKeyWithoutUsageLog ? [{
+      name: `usage logging costs ≤ ${Math.round((1 - USAGE_LOG_FLOOR) * 100)} % of (b) req/s`,
+      pass: headline.currentKey.rps >= USAGE_LOG_FLOOR * headline.currentKeyWithoutUsageLog.rps,
+      actual: `${Math.round(headline.currentKey.rps)} on vs ${Math.round(headline.currentKeyWithoutUsageLog.rps)} off (${(headline.currentKey.rps / headline.currentKeyWithoutUsageLog.rps).toFixed(3)})`,
+    }] : []),
     { name: 'zero non-2xx responses (every run)', pass: non2xx === 0, actual: String(non2xx) },
     {
       name: `uncached lookup flat from ${SMALL_KEYS.toLocaleString('en-US')} to ${LARGE_KEYS.toLocaleString('en-US')} keys (p50 within ${FLAT_TOLERANCE.factor}× or +${FLAT_TOLERANCE.plusMs} ms)`,

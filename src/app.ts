@@ -54,8 +54,7 @@ export interface BuildOptions {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const fastify = Fastify({
     logger: loggerOptions(config, options.logStream),
-    // Fastify accepts a hop count at run time; its type declaration omits number.
-    trustProxy: parseTrustProxy(config.TRUST_PROXY) as boolean | string[],
+    trustProxy: parseTrustProxy(config.TRUST_PROXY),
     bodyLimit: config.BODY_LIMIT,
     // Explicit timeouts: a slow or idle client cannot hold a connection for ever.
     connectionTimeout: 10_000,

@@ -4,10 +4,12 @@ import { countAccounts, createAccountWithKey } from './services/accounts.js'
 /**
  * First start on the embedded default: a Demo account with one all-scope key, so a new user can
  * call the API within a minute. Returns the key (to be shown once), or null when there is nothing
- * to do. Never runs against DATABASE_URL: real accounts come from the CLI.
+ * to do. Never runs against DATABASE_URL, nor in production: real accounts come from the CLI.
  */
 export async function bootstrapDemoAccount(fastify: FastifyInstance): Promise<{ accountId: string; key: string } | null> {
   if (fastify.config.DATABASE_URL) return null
+  // A production deployment's stdout is a log stream: never print a secret there.
+  if (fastify.config.NODE_ENV === 'production') return null
   if ((await countAccounts(fastify.database.db)) > 0) return null
   const { account, key } = await createAccountWithKey(fastify.database.db, fastify.keys, { name: 'Demo', plan: 'free_trial' }, { id: 'bootstrap', ip: null })
   return { accountId: account.id, key: key.key }

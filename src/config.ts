@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { parseCidr } from './cidr.js'
 
 /**
  * Every setting the service reads from its environment. The Config type is derived from this
@@ -14,7 +15,7 @@ export const ConfigSchema = Type.Object({
   /** Unset → in-process limiter, caches and events (single instance only). */
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   /** Unset/false → socket address is the client; else a hop count or a list of proxy IPs/CIDRs. */
-  TRUST_PROXY: Type.String({ default: 'false', pattern: '^(false|true|\\d+|[0-9a-fA-F:.,/ ]+)$' }),
+  TRUST_PROXY: Type.String({ default: 'false', pattern: '^(false|\\d+|[0-9a-fA-F:.,/ ]+)$' }),
   /** HMAC secret for key digests. Required in production; generated into DATA_DIR otherwise. */
   KEY_PEPPER: Type.Optional(Type.String({ minLength: 32 })),
   DATA_DIR: Type.String({ minLength: 1, default: './.data' }),
@@ -58,6 +59,7 @@ const NUMERIC_KEYS = new Set([
   'USAGE_LOG_RETENTION_DAYS', 'USAGE_BUFFER_SIZE', 'USAGE_FLUSH_INTERVAL_MS', 'ALERT_INTERVAL_SECONDS',
 ])
 const BOOLEAN_KEYS = new Set(['USAGE_LOG_ENABLED'])
+const SECRET_KEYS = new Set(['KEY_PEPPER', 'DATABASE_URL', 'REDIS_URL'])
 
 /**
  * Builds the Config from an environment, keeping only the variables the schema names (the process
@@ -78,7 +80,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const error = Value.Errors(ConfigSchema, withDefaults).First()
   if (error) {
     const variable = error.path.replace(/^\//, '') || 'configuration'
-    throw new ConfigError(variable, `${error.message} (got ${JSON.stringify(error.value)})`)
+    // Secrets and credential-bearing URLs are never echoed: this line lands in deployment logs.
+    const shown = SECRET_KEYS.has(variable) ? '' : ` (got ${JSON.stringify(error.value)})`
+    throw new ConfigError(variable, `${error.message}${shown}`)
   }
   const config = withDefaults as Config
   if (config.NODE_ENV === 'production' && !config.KEY_PEPPER) {
@@ -88,13 +92,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return config
 }
 
-/** Translates TRUST_PROXY into the value Fastify's `trustProxy` option takes. */
-export function parseTrustProxy(value: string): boolean | number | string[] {
+/** Fastify's trust function: (address of a hop, its index counting from the socket) → trusted. */
+export type TrustProxy = false | string[] | ((address: string, hop: number) => boolean)
+
+/**
+ * Translates TRUST_PROXY into Fastify's `trustProxy`. `true` (trust every hop, i.e. believe any
+ * client's X-Forwarded-For) is refused outright. A hop count is honoured as "the N nearest hops are
+ * ours" — Fastify itself ignores a bare number — which is only sound when the service cannot be
+ * reached except through those proxies; naming the proxies' addresses is safer.
+ */
+export function parseTrustProxy(value: string): TrustProxy {
   const trimmed = value.trim()
-  if (trimmed === 'false') return false
-  if (trimmed === 'true') return true
-  if (/^\d+$/.test(trimmed)) return Number(trimmed)
+  if (trimmed === 'false' || trimmed === '0') return false
+  if (/^\d+$/.test(trimmed)) {
+    const hops = Number(trimmed)
+    return (_address, hop) => hop < hops
+  }
   const entries = trimmed.split(',').map((entry) => entry.trim()).filter(Boolean)
   if (entries.length === 0) throw new ConfigError('TRUST_PROXY', 'names no proxy')
+  const invalid = entries.find((entry) => parseCidr(entry) === null)
+  if (invalid) throw new ConfigError('TRUST_PROXY', `entry "${invalid}" is not an IP address or CIDR`)
   return entries
 }

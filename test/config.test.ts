@@ -25,10 +25,26 @@ t.test('bad values name the variable', async (t) => {
   t.doesNotThrow(() => loadConfig({ NODE_ENV: 'production', KEY_PEPPER: 'x'.repeat(32) }))
 })
 
-t.test('TRUST_PROXY takes false, true, a hop count or a list of proxies', async (t) => {
+t.test('TRUST_PROXY takes false, a hop count or a list of proxies — never "trust everyone"', async (t) => {
   t.equal(parseTrustProxy('false'), false)
-  t.equal(parseTrustProxy('true'), true)
-  t.equal(parseTrustProxy('2'), 2)
+  const twoHops = parseTrustProxy('2')
+  t.type(twoHops, 'function', 'a hop count becomes a trust function (Fastify ignores a bare number)')
+  if (typeof twoHops === 'function') t.same([0, 1, 2].map((hop) => twoHops('10.0.0.1', hop)), [true, true, false])
   t.same(parseTrustProxy('10.0.0.1, 10.1.0.0/16,::1'), ['10.0.0.1', '10.1.0.0/16', '::1'])
   t.throws(() => loadConfig({ TRUST_PROXY: 'everyone' }), ConfigError)
+  t.throws(() => loadConfig({ TRUST_PROXY: 'true' }), { name: 'ConfigError', variable: 'TRUST_PROXY' }, 'trusting every hop believes any client')
+  t.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.1,10.0.0.300' }), /10\.0\.0\.300/)
+})
+
+t.test('configuration errors never echo a secret', async (t) => {
+  for (const [variable, value] of [['KEY_PEPPER', 'short-but-real-secret'], ['DATABASE_URL', 'pg://admin:hunter2@db/x'], ['REDIS_URL', 'http://user:hunter2@cache']]) {
+    try {
+      loadConfig({ [variable!]: value })
+      t.fail(`${variable} should be refused`)
+    } catch (error) {
+      t.match((error as Error).message, new RegExp(`^invalid configuration: ${variable} `))
+      t.notMatch((error as Error).message, value!, `${variable}: the value is not echoed`)
+    }
+  }
+  t.throws(() => loadConfig({ PORT: 'eighty' }), /got "eighty"/, 'non-secret values are echoed to help')
 })

@@ -36,6 +36,12 @@ t.test('every error is problem+json with a code, never a 500', async (t) => {
   t.ok(fields.includes('/body/name'), 'bad name named')
 
   problem(await call(app, { method: 'POST', url: '/api/v1/keys', key: owner.key, payload: [] }), 400, 'validation_failed')
+  // A leap second passes the date-time format but is no JavaScript Date: a 400, not a 500.
+  problem(await call(app, { method: 'POST', url: '/api/v1/keys', key: owner.key, payload: { name: 'x', scopes: ['calls:read'], expires_at: '2030-01-01T23:59:60Z' } }), 400, 'validation_failed')
+  problem(await call(app, { url: `/api/v1/keys/${owner.keyId}/usage?from=2030-01-01T23:59:60Z`, key: owner.key }), 400, 'validation_failed')
+  const many = await call(app, { method: 'POST', url: '/api/v1/keys', key: owner.key, payload: { name: 'x', scopes: Array.from({ length: 13 }, () => 'nope'), ip_allowlist: Array.from({ length: 100 }, () => 7) } })
+  problem(many, 400, 'validation_failed')
+  t.ok(many.json().errors.length <= 20, 'field errors are capped')
   problem(await call(app, { method: 'GET', url: `/api/v1/keys/${'k'.repeat(65)}`, key: owner.key }), 400, 'validation_failed')
   problem(await call(app, { method: 'GET', url: '/api/v1/keys/key_doesnotexist00000000', key: owner.key }), 404, 'not_found')
 

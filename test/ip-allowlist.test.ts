@@ -68,3 +68,15 @@ t.test('TRUST_PROXY: the forwarded address counts only from a trusted proxy', as
   const chained = await call(app, { url: '/api/v1/credits/balance', key: fenced.key, remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '198.51.100.20, 192.0.2.1' } })
   t.equal(chained.statusCode, 403, 'only the hop the trusted proxy saw counts')
 })
+
+t.test('TRUST_PROXY as a hop count believes exactly that many hops', async (t) => {
+  const { app } = await buildTestApp(t, { TRUST_PROXY: '1' })
+  const owner = await createTestAccount(app)
+  const fenced = (await call(app, {
+    method: 'POST', url: '/api/v1/keys', key: owner.key, payload: { name: 'one hop', scopes: ['credits:read'], ip_allowlist: ['198.51.100.20'] },
+  })).json()
+  const viaProxy = await call(app, { url: '/api/v1/credits/balance', key: fenced.key, remoteAddress: '10.0.0.5', headers: { 'x-forwarded-for': '198.51.100.20' } })
+  t.equal(viaProxy.statusCode, 200, 'the client address the one proxy saw')
+  const spoofedDeeper = await call(app, { url: '/api/v1/credits/balance', key: fenced.key, remoteAddress: '10.0.0.5', headers: { 'x-forwarded-for': '198.51.100.20, 192.0.2.1' } })
+  t.equal(spoofedDeeper.statusCode, 403, 'a client-supplied hop beyond the trusted one is not believed')
+})

@@ -68,6 +68,18 @@ t.test('key management API', async (t) => {
     t.equal(implied.statusCode, 201)
     const patchEscalate = await call(app, { method: 'PATCH', url: `/api/v1/keys/${implied.json().id}`, key: limited.key, payload: { scopes: ['credits:read'] } })
     t.equal(patchEscalate.statusCode, 403)
+
+    // Nor can it mint or loosen a stronger key by rotating or editing it.
+    const rotateStronger = await call(app, { method: 'POST', url: `/api/v1/keys/${owner.keyId}/rotate`, key: limited.key, payload: {} })
+    t.equal(rotateStronger.statusCode, 403, 'rotating the all-scope key would mint an all-scope secret')
+    t.equal(rotateStronger.json().code, 'scope_not_grantable')
+    t.notMatch(rotateStronger.body, /vxp_[0-9A-Za-z]{49}/)
+    const loosenStronger = await call(app, { method: 'PATCH', url: `/api/v1/keys/${owner.keyId}`, key: limited.key, payload: { ip_allowlist: [] } })
+    t.equal(loosenStronger.statusCode, 403)
+    const still = await call(app, { url: `/api/v1/keys/${owner.keyId}`, key: owner.key })
+    t.equal(still.json().replaced_by, null, 'the stronger key was not rotated')
+    const rotateOwn = await call(app, { method: 'POST', url: `/api/v1/keys/${implied.json().id}/rotate`, key: limited.key, payload: {} })
+    t.equal(rotateOwn.statusCode, 201, 'a key it could have granted, it may rotate')
   })
 
   t.test('PATCH updates name, scopes, allowlist and expiry; unknown fields → 400', async (t) => {
@@ -125,6 +137,11 @@ t.test('key management API', async (t) => {
     const newWorks = await call(app, { url: '/api/v1/credits/balance', key: successor.key })
     t.equal(newWorks.statusCode, 200)
     t.notOk(newWorks.headers.deprecation)
+
+    const extendSunset = await call(app, { method: 'PATCH', url: `/api/v1/keys/${old.id}`, key: owner.key, payload: { expires_at: null } })
+    t.equal(extendSunset.statusCode, 409, 'a rotated key cannot cancel its sunset')
+    const shorten = await call(app, { method: 'PATCH', url: `/api/v1/keys/${old.id}`, key: owner.key, payload: { expires_at: new Date(Date.now() + 1800_000).toISOString() } })
+    t.equal(shorten.statusCode, 200, 'but it may be brought forward')
 
     const again = await call(app, { method: 'POST', url: `/api/v1/keys/${old.id}/rotate`, key: owner.key })
     t.equal(again.statusCode, 409)

@@ -62,7 +62,7 @@ export class KeyVerifier {
       max: options.maxEntries ?? 50_000,
       ttl: Math.max(options.ttlMs, 1),
       fetchMethod: async (digest, _stale, { options: fetchOptions }) => {
-        const entry = await this.load(digest)
+        const entry = await this.loadConsistent(digest)
         if (!entry.found) fetchOptions.ttl = Math.min(NEGATIVE_TTL_MS, Math.max(options.ttlMs, 1))
         return entry
       },
@@ -97,13 +97,30 @@ export class KeyVerifier {
     this.pendingLastUsed.set(principal.key.id, at)
   }
 
+  /**
+   * Bumped by every invalidation. A lookup that was already in flight when a key changed may have
+   * read the old row, and lru-cache's entries() cannot see (so cannot drop) a pending fetch: such a
+   * lookup is repeated, so a stale row is never cached for the TTL.
+   */
+  private generation = 0
+
+  private async loadConsistent(digest: string): Promise<CacheEntry> {
+    for (let attempt = 0; ; attempt++) {
+      const started = this.generation
+      const entry = await this.load(digest)
+      if (this.generation === started || attempt === 2) return entry
+    }
+  }
+
   invalidateKey(keyId: string): void {
+    this.generation++
     for (const [digest, entry] of this.cache.entries()) {
       if (entry.found && entry.principal.key.id === keyId) this.cache.delete(digest)
     }
   }
 
   invalidateAccount(accountId: string): void {
+    this.generation++
     for (const [digest, entry] of this.cache.entries()) {
       if (entry.found && entry.principal.account.id === accountId) this.cache.delete(digest)
     }

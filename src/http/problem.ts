@@ -33,8 +33,11 @@ interface AjvIssue {
 }
 
 /** Turns Fastify's validation failure into field errors a client can act on. */
+/** At most this many field errors are reported: enough to fix a request, too few to amplify one. */
+export const MAX_FIELD_ERRORS = 20
+
 export function validationError(issues: readonly AjvIssue[], context: string | undefined): ApiError {
-  const errors = issues.map((issue) => {
+  const errors = issues.slice(0, MAX_FIELD_ERRORS).map((issue) => {
     let field = `/${context ?? 'body'}${issue.instancePath}`
     let message = issue.message ?? 'is invalid'
     if (issue.keyword === 'additionalProperties') {
@@ -70,4 +73,18 @@ export function fromFastifyError(error: { code?: string; statusCode?: number; me
     return new ApiError('bad_request', error.statusCode === 400 && error.message.startsWith('Body') ? error.message : 'The request could not be understood.')
   }
   return undefined
+}
+
+/**
+ * A date-time the schema accepted but JavaScript cannot represent (a leap second, 23:59:60) is a
+ * 400 naming the field, never an Invalid Date that fails later as a 500.
+ */
+export function parseTimestamp(value: string, field: string): Date {
+  const date = new Date(value)
+  if (Number.isNaN(date.getTime())) {
+    throw new ApiError('validation_failed', `${field} is not a representable date-time.`, {
+      errors: [{ field, message: 'is not a representable date-time' }],
+    })
+  }
+  return date
 }

@@ -124,7 +124,7 @@ function assertGrantable(scopes: readonly Scope[], grantorScopes: readonly Scope
   const held = effectiveScopes(grantorScopes)
   const missing = scopes.filter((scope) => !held.has(scope))
   if (missing.length > 0) {
-    throw new ApiError('scope_not_grantable', `This key cannot grant scopes it does not hold: ${missing.join(', ')}.`, {
+    throw new ApiError('scope_not_grantable', `This key does not hold ${missing.join(', ')}, so it cannot grant them or manage a key that has them.`, {
       extensions: { scopes: missing },
     })
   }
@@ -198,6 +198,11 @@ export class KeyService {
     const updated = await this.db.transaction(async (tx) => {
       const before = await this.findOwned(tx, accountId, keyId, { forUpdate: true })
       if (before.revokedAt) throw new ApiError('key_revoked', 'A revoked key cannot be changed.')
+      // Widening a stronger key's allowlist or expiry would hand its power to a weaker caller.
+      assertGrantable(before.scopes as Scope[], grantorScopes)
+      if (before.replacedBy && patch.expiresAt !== undefined && (patch.expiresAt === null || !before.expiresAt || patch.expiresAt > before.expiresAt)) {
+        throw new ApiError('key_already_rotated', `Key ${keyId} was rotated: its sunset can be brought forward, never pushed back.`)
+      }
       if (patch.expiresAt !== undefined) {
         const lifetime = await maxLifetimeMs(tx, accountId)
         if (lifetime !== null) changes.expiresAt = withinLifetime(patch.expiresAt, lifetime, before.createdAt, { explicitOnly: true })
@@ -233,9 +238,11 @@ export class KeyService {
    * the overlap window so deployments can switch over, then expires. A key rotates only once:
    * the row lock plus the `replaced_by` check make a second, concurrent rotation a 409.
    */
-  async rotate(accountId: string, keyId: string, expireOldInSeconds: number, actor: Actor) {
+  async rotate(accountId: string, keyId: string, expireOldInSeconds: number, actor: Actor, grantorScopes?: readonly Scope[]) {
     const result = await this.db.transaction(async (tx) => {
       const old = await this.findOwned(tx, accountId, keyId, { forUpdate: true })
+      // Rotation mints a new secret with the old key's scopes: only a caller holding them may.
+      assertGrantable(old.scopes as Scope[], grantorScopes)
       const now = new Date()
       if (old.replacedBy) throw new ApiError('key_already_rotated', `Key ${keyId} was already rotated; rotate ${old.replacedBy} instead.`)
       if (keyStatus(old, now) !== 'active') throw new ApiError('key_revoked', `Key ${keyId} is ${keyStatus(old, now)} and cannot be rotated.`)

@@ -3,20 +3,21 @@ import { Type } from '@sinclair/typebox'
 import { problemResponses } from '../../../../src/http/schemas.js'
 import { KeyLogsQuerySchema, KeyUsageQuerySchema, UsageLogListSchema, UsageSeriesSchema } from '../../../../src/http/schemas/usage.js'
 import { ApiError } from '../../../../src/errors.js'
+import { parseTimestamp } from '../../../../src/http/problem.js'
 import { DEFAULT_SPAN_MS, MAX_SPAN_MS, bucketStart, listKeyLogs, usageSeries, type Granularity } from '../../../../src/usage/queries.js'
 
 const KeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
 
 const SPAN_WORDS: Record<Granularity, string> = { minute: '24 hours', hour: '31 days', day: '400 days' }
 
-function toDate(value: string | undefined): Date | undefined {
-  return value === undefined ? undefined : new Date(value)
+function toDate(value: string | undefined, field = '/querystring'): Date | undefined {
+  return value === undefined ? undefined : parseTimestamp(value, field)
 }
 
 /** The window a usage query covers, with its defaults and bounds; a 400 when it is unreasonable. */
 function usageWindow(granularity: Granularity, fromText: string | undefined, toText: string | undefined, now: Date) {
-  const to = toDate(toText) ?? now
-  const from = toDate(fromText) ?? new Date(to.getTime() - DEFAULT_SPAN_MS[granularity])
+  const to = toDate(toText, '/querystring/to') ?? now
+  const from = toDate(fromText, '/querystring/from') ?? new Date(to.getTime() - DEFAULT_SPAN_MS[granularity])
   if (from >= to) {
     throw new ApiError('validation_failed', '`from` must be before `to`.', {
       errors: [{ field: '/querystring/from', message: 'must be before to' }],
@@ -55,7 +56,7 @@ const keyUsage: FastifyPluginAsyncTypebox = async (fastify) => {
     await fastify.keys.get(accountId, id)
     const { limit, cursor, status, created_after: createdAfter, created_before: createdBefore, ip } = request.query
     return listKeyLogs(fastify.database.db, accountId, id, {
-      status, createdAfter: toDate(createdAfter), createdBefore: toDate(createdBefore), ip,
+      status, createdAfter: toDate(createdAfter, '/querystring/created_after'), createdBefore: toDate(createdBefore, '/querystring/created_before'), ip,
     }, { limit, cursor })
   })
 

@@ -8,6 +8,7 @@ import { DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS, present
 import { rotationDueAt } from '../../../../src/services/key-hygiene.js'
 import type { Actor } from '../../../../src/services/audit.js'
 import type { FastifyRequest } from 'fastify'
+import { parseTimestamp } from '../../../../src/http/problem.js'
 
 const KeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
@@ -39,7 +40,7 @@ function actorOf(request: FastifyRequest): Actor {
 }
 
 function toDate(value: string | null | undefined): Date | null | undefined {
-  return value === undefined || value === null ? value : new Date(value)
+  return value === undefined || value === null ? value : parseTimestamp(value, '/body/expires_at')
 }
 
 /** Key management. Every route needs `keys:manage`, except /keys/current (any valid key). */
@@ -146,7 +147,8 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   }, async (request, reply) => {
     const overlap = request.body.expire_old_in_seconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS
-    const rotated = await fastify.keys.rotate(request.principal.account.id, request.params.id, overlap, actorOf(request))
+    const { principal } = request
+    const rotated = await fastify.keys.rotate(principal.account.id, request.params.id, overlap, actorOf(request), [...principal.scopes])
     return reply.code(201).send(rotated)
   })
 }
