@@ -61,6 +61,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestTimeout: 30_000,
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
+    // Opening the embedded database and migrating it can take well over Fastify's default 10 s
+    // on a loaded machine; a slow start is not a failed one.
+    pluginTimeout: 120_000,
     // Our own ids; an incoming X-Request-Id is not trusted as a log correlation key.
     requestIdHeader: false,
     // randomUUID draws from a cached entropy pool: a fresh randomBytes call per request costs more.

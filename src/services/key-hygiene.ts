@@ -1,4 +1,4 @@
-import { and, isNull, lt, or, gt, sql, type SQL } from 'drizzle-orm'
+import { and, isNull, lte, or, gt, sql, type SQL } from 'drizzle-orm'
 import { apiKeys, type ApiKeyRow } from '../db/schema/index.js'
 import { SCOPES } from '../scopes.js'
 
@@ -50,10 +50,9 @@ export function needsAttentionFilter(now: Date): SQL {
     or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, now)),
     or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)),
     or(
-      lt(apiKeys.createdAt, rotationWarnFrom),
-      sql`${apiKeys.createdAt} = ${rotationWarnFrom}`,
+      lte(apiKeys.createdAt, rotationWarnFrom),
       isNull(apiKeys.lastUsedAt),
-      sql`${apiKeys.lastUsedAt} <= ${idleBefore}`,
+      lte(apiKeys.lastUsedAt, idleBefore),
       sql`cardinality(${apiKeys.ipAllowlist}) = 0`,
       sql`${apiKeys.scopes} @> ${sql.raw(`ARRAY[${SCOPES.map((scope) => `'${scope}'`).join(',')}]::text[]`)}`,
       isNull(apiKeys.expiresAt),
