@@ -120,6 +120,9 @@ export const AuditEntrySchema = Type.Object({
   created_at: Timestamp,
 }, { $id: 'AuditEntry' })
 
+/** `/keys/{id}`: loose on purpose — an id that is not ours is a 404, whatever its shape. */
+export const KeyIdParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
+
 /** `?limit=1..100&cursor=` — keyset pagination. */
 export const PageQuerySchema = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { problemResponses } from '../../../../src/http/schemas.js'
+import { KeyIdParamsSchema, problemResponses } from '../../../../src/http/schemas.js'
 import { KeyLogsQuerySchema, KeyUsageQuerySchema, UsageLogListSchema, UsageSeriesSchema } from '../../../../src/http/schemas/usage.js'
 import { ApiError } from '../../../../src/errors.js'
 import { parseTimestamp } from '../../../../src/http/problem.js'
 import { DEFAULT_SPAN_MS, MAX_SPAN_MS, bucketStart, listKeyLogs, usageSeries, type Granularity } from '../../../../src/usage/queries.js'
 
-const KeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
 
 const SPAN_WORDS: Record<Granularity, string> = { minute: '24 hours', hour: '31 days', day: '400 days' }
 
@@ -46,7 +45,7 @@ const keyUsage: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'One entry per request made with the key that passed authentication and its IP allowlist, kept for '
         + 'USAGE_LOG_RETENTION_DAYS (30 by default). Entries are written in batches, so the last second or so may not be '
         + 'listed yet. Failed authentications are not here.',
-      params: KeyParams,
+      params: KeyIdParamsSchema,
       querystring: KeyLogsQuerySchema,
       response: { 200: Type.Ref(UsageLogListSchema), ...errors },
     },
@@ -67,7 +66,7 @@ const keyUsage: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'A time series from per-minute rollups (a 30-day view reads no raw request rows). Buckets are UTC and '
         + 'zero-filled. p50_ms/p99_ms are upper bounds of fixed latency buckets, not exact values. Windows: '
         + 'minute ≤ 24 hours, hour ≤ 31 days, day ≤ 400 days.',
-      params: KeyParams,
+      params: KeyIdParamsSchema,
       querystring: KeyUsageQuerySchema,
       response: { 200: Type.Ref(UsageSeriesSchema), ...errors },
     },

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import {
   ApiKeyListSchema, ApiKeySchema, ApiKeyWithSecretSchema, CurrentKeySchema, IpAllowlistSchema, PageQuerySchema,
-  RotatedApiKeySchema, ScopeSchema, Timestamp, problemResponses,
+  RotatedApiKeySchema, ScopeSchema, Timestamp, problemResponses, KeyIdParamsSchema,
 } from '../../../../src/http/schemas.js'
 import { DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS, presentKey } from '../../../../src/services/keys.js'
 import { rotationDueAt } from '../../../../src/services/key-hygiene.js'
@@ -10,7 +10,6 @@ import type { Actor } from '../../../../src/services/audit.js'
 import type { FastifyRequest } from 'fastify'
 import { parseTimestamp } from '../../../../src/http/problem.js'
 
-const KeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
 const Scopes = Type.Array(Type.Ref(ScopeSchema), { minItems: 1, maxItems: 13, uniqueItems: true })
 
@@ -101,7 +100,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     config: manage,
     schema: {
       tags: ['keys'], summary: 'Get an API key', operationId: 'getKey',
-      params: KeyParams,
+      params: KeyIdParamsSchema,
       response: { 200: Type.Ref(ApiKeySchema), ...errors },
     },
   }, async (request) => fastify.keys.get(request.principal.account.id, request.params.id))
@@ -110,7 +109,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     config: manage,
     schema: {
       tags: ['keys'], summary: 'Update a key’s name, scopes, IP allowlist or expiry', operationId: 'updateKey',
-      params: KeyParams,
+      params: KeyIdParamsSchema,
       body: UpdateKeyBody,
       response: { 200: Type.Ref(ApiKeySchema), ...errors, 409: problemResponses(409)[409] },
     },
@@ -128,7 +127,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     config: manage,
     schema: {
       tags: ['keys'], summary: 'Revoke an API key at once', operationId: 'revokeKey',
-      params: KeyParams,
+      params: KeyIdParamsSchema,
       response: { 200: Type.Ref(ApiKeySchema), ...errors },
     },
   }, async (request) => fastify.keys.revoke(request.principal.account.id, request.params.id, actorOf(request)))
@@ -141,7 +140,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['keys'], summary: 'Rotate an API key', operationId: 'rotateKey',
       description: 'Issues a new key with the same name, scopes and allowlist. The old key keeps working for '
         + '`expire_old_in_seconds` (default 86400) and answers with Deprecation/Sunset headers meanwhile.',
-      params: KeyParams,
+      params: KeyIdParamsSchema,
       body: RotateKeyBody,
       response: { 201: Type.Ref(RotatedApiKeySchema), ...errors, 409: problemResponses(409)[409] },
     },
