@@ -1,6 +1,6 @@
 import t from 'tap'
 import {
-  BUCKET_COUNT, LATENCY_BUCKET_BOUNDS_MS, OVERFLOW_REPORTED_MS, bucketOf, emptyHistogram, mergeHistograms, percentile,
+  BUCKET_COUNT, LATENCY_BUCKET_BOUNDS_MS, OVERFLOW_REPORTED_MS, bucketOf, emptyHistogram, percentile,
 } from '../src/usage/histogram.js'
 
 t.test('bucketOf: upper bounds are inclusive; beyond the last bound is the open bucket', async (t) => {
@@ -27,9 +27,4 @@ t.test('percentile: nearest rank, reported as the bucket’s upper bound', async
   const slow = emptyHistogram()
   slow[BUCKET_COUNT - 1] = 1
   t.equal(percentile(slow, 50), OVERFLOW_REPORTED_MS, 'the open bucket reports its lower bound (“at least”)')
-})
-
-t.test('mergeHistograms: element-wise, shorter (older) histograms count as zeros', async (t) => {
-  t.same(mergeHistograms([1, 2, 3], [10, 20]), [11, 22, 3, ...new Array(BUCKET_COUNT - 3).fill(0)])
-  t.same(mergeHistograms(), emptyHistogram())
 })

@@ -25,19 +25,15 @@ export class MemoryStore implements RateLimitStore {
     return this.apply(id, specs, nowMs ?? this.clock(), 'peek')
   }
 
-  async hit(id: string, specs: readonly WindowSpec[], nowMs?: number): Promise<LimitDecision> {
-    return this.apply(id, specs, nowMs ?? this.clock(), 'hit')
-  }
-
   async close(): Promise<void> {
     this.windows.clear()
   }
 
-  private apply(id: string, specs: readonly WindowSpec[], nowMs: number, mode: 'consume' | 'peek' | 'hit'): LimitDecision {
+  private apply(id: string, specs: readonly WindowSpec[], nowMs: number, mode: 'consume' | 'peek'): LimitDecision {
     const states = specs.map((spec) => this.roll(`${id}:${spec.name}`, spec, nowMs))
     const counts: WindowCounts[] = states.map(({ previous, current }) => ({ previous, current }))
     const decision = decide(specs, counts, nowMs)
-    if (mode === 'hit' || (mode === 'consume' && decision.allowed)) {
+    if (mode === 'consume' && decision.allowed) {
       specs.forEach((spec, i) => {
         states[i]!.current += 1
         this.windows.set(`${id}:${spec.name}`, states[i]!, { ttl: spec.windowMs * 2 })

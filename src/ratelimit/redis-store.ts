@@ -33,10 +33,6 @@ export class RedisStore implements RateLimitStore {
     return this.run(id, specs, 'peek', nowMs)
   }
 
-  hit(id: string, specs: readonly WindowSpec[], nowMs?: number): Promise<LimitDecision> {
-    return this.run(id, specs, 'hit', nowMs)
-  }
-
   async close(): Promise<void> {}
 
   private async run(id: string, specs: readonly WindowSpec[], mode: string, nowMs?: number): Promise<LimitDecision> {
@@ -48,8 +44,7 @@ export class RedisStore implements RateLimitStore {
     if (nowMs === undefined) this.clockOffsetMs = now - Date.now()
     if (Number(reply[0]) === -1) throw new Error('rate-limit command reached Redis after its deadline; not counted')
     const counts: WindowCounts[] = specs.map((_, i) => ({ previous: Number(reply[2 * i + 2]), current: Number(reply[2 * i + 3]) }))
-    const decision = decide(specs, counts, now)
     // The script's verdict is authoritative (it is what was counted); the arithmetic is the same.
-    return { ...decision, allowed: Number(reply[0]) === 1 || (mode === 'hit' && decision.allowed) }
+    return { ...decide(specs, counts, now), allowed: Number(reply[0]) === 1 }
   }
 }

@@ -34,16 +34,8 @@ export class ResilientStore implements RateLimitStore {
     return this.run((store) => store.peek(id, specs, nowMs))
   }
 
-  hit(id: string, specs: readonly WindowSpec[], nowMs?: number): Promise<LimitDecision> {
-    return this.run((store) => store.hit(id, specs, nowMs))
-  }
-
   async close(): Promise<void> {
     await Promise.all([this.primary.close(), this.fallback.close()])
-  }
-
-  get isDegraded(): boolean {
-    return this.degraded
   }
 
   private async run(operation: (store: RateLimitStore) => Promise<LimitDecision>): Promise<LimitDecision> {

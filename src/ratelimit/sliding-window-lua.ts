@@ -3,7 +3,7 @@ export const SLIDING_WINDOW_LUA = `
 -- Sliding-window check-and-count over several windows in one atomic step.
 -- KEYS[i]: one hash per window, fields are bucket numbers (all KEYS share one hash tag).
 -- ARGV[1]: now in ms, or '' to use Redis's own clock (tests pass a time to drive the clock).
--- ARGV[2]: 'consume' (count only if every window admits), 'peek' (never count), 'hit' (always count).
+-- ARGV[2]: 'consume' (count only if every window admits) or 'peek' (never count).
 -- ARGV[3]: a deadline on Redis's clock (ms), or ''. A command that reaches Redis after the caller
 --          gave up on it (timed out, and already counted the request in its fallback) must not
 --          count it a second time: past the deadline the script changes nothing and returns -1.
@@ -33,7 +33,7 @@ for i = 1, #KEYS do
   out[2 * i + 1] = previous
   out[2 * i + 2] = current
 end
-if mode == 'hit' or (mode == 'consume' and allowed == 1) then
+if mode == 'consume' and allowed == 1 then
   for i = 1, #KEYS do
     local window = tonumber(ARGV[2 + 2 * i])
     local current, previous = tostring(buckets[i]), tostring(buckets[i] - 1)

@@ -12,7 +12,5 @@ export interface RateLimitStore {
   consume(id: string, specs: readonly WindowSpec[], nowMs?: number): Promise<LimitDecision>
   /** Checks without counting. */
   peek(id: string, specs: readonly WindowSpec[], nowMs?: number): Promise<LimitDecision>
-  /** Counts unconditionally (failed authentications are counted even past the limit's check). */
-  hit(id: string, specs: readonly WindowSpec[], nowMs?: number): Promise<LimitDecision>
   close(): Promise<void>
 }

@@ -54,12 +54,3 @@ export function percentile(histogram: readonly number[], p: number): number | nu
   }
   return bucketUpperBound(histogram.length - 1)
 }
-
-/** Element-wise sum; a shorter histogram (stored before buckets were appended) counts as zeros. */
-export function mergeHistograms(...histograms: readonly (readonly number[])[]): Histogram {
-  const merged = emptyHistogram()
-  for (const histogram of histograms) {
-    for (let i = 0; i < histogram.length; i++) merged[i] = (merged[i] ?? 0) + histogram[i]!
-  }
-  return merged
-}
