@@ -1,4 +1,5 @@
 import { CloneType, KindGuard, Type, type TSchema } from '@sinclair/typebox'
+import { Nullable } from './schema-kit.js'
 
 /**
  * A PATCH body for `schema`: every property optional at every depth, no defaults (a default
@@ -16,17 +17,11 @@ export function partialDeep(schema: TSchema, options: { $id?: string; descriptio
   return leaf
 }
 
-/**
- * `X | null` as one `type: [x, 'null']` schema. The app's Ajv coerces types, and against
- * `anyOf: [integer ≥ 1, null]` it turns a refused 0 into null (a silent "no limit"); with a type
- * list, 0 stays an integer and fails `minimum` as it should.
- */
+/** A TypeBox `X | null` union (as Value-checked schemas spell it) as the HTTP contract's `Nullable(X)`. */
 function nullableLeaf(schema: TSchema): TSchema | undefined {
   if (!KindGuard.IsUnion(schema) || schema.anyOf.length !== 2) return undefined
   const value = schema.anyOf.find((member) => !KindGuard.IsNull(member))
   if (!value || !schema.anyOf.some((member) => KindGuard.IsNull(member)) || typeof value.type !== 'string' || value.type === 'object') return undefined
-  // Plain JSON copies: TypeBox's symbol keys (Kind) must not carry over into the new schema.
-  const { type, ...bounds } = JSON.parse(JSON.stringify(value)) as { type: string }
   const { anyOf: _members, ...outer } = JSON.parse(JSON.stringify(schema)) as { anyOf: unknown }
-  return Type.Unsafe({ ...bounds, ...outer, type: [type, 'null'] })
+  return Nullable(value, outer)
 }

@@ -3,20 +3,21 @@ import { SCOPES } from '../scopes.js'
 import { PLANS } from '../plans.js'
 import { idPattern } from '../ids.js'
 import { ERROR_CATALOGUE } from '../errors.js'
+import { CREDIT_TRANSACTION_TYPES } from '../db/schema/index.js'
 import { MAX_ALLOWLIST_ENTRIES } from '../cidr.js'
 import { ATTENTION_REASONS } from '../services/key-hygiene.js'
 import { USAGE_SCHEMAS } from './schemas/usage.js'
 import { ALERT_SCHEMAS } from './schemas/alerts.js'
+import { Nullable, StringEnum, Timestamp } from './schema-kit.js'
 
 /**
  * Shared schemas. Each carries an `$id`, is registered once with `addSchema`, and is referenced by
  * routes with `Type.Ref`, so the OpenAPI document names it under components.schemas and SDK
  * generators produce one type for it.
  */
-export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' })
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+export { Nullable, Timestamp }
 
-export const ScopeSchema = Type.Union(SCOPES.map((scope) => Type.Literal(scope)), {
+export const ScopeSchema = StringEnum(SCOPES, {
   $id: 'Scope',
   description: 'Permission scope. `X:write` implies `X:read`.',
 })
@@ -31,7 +32,7 @@ export const ProblemSchema = Type.Object({
   title: Type.String(),
   status: Type.Integer(),
   detail: Type.String(),
-  code: Type.Union(Object.keys(ERROR_CATALOGUE).map((code) => Type.Literal(code))),
+  code: StringEnum(Object.keys(ERROR_CATALOGUE) as (keyof typeof ERROR_CATALOGUE)[]),
   request_id: Type.String(),
   errors: Type.Optional(Type.Array(Type.Ref(FieldErrorSchema))),
 }, { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' })
@@ -48,7 +49,7 @@ const keyFields = {
   last_four: Type.String(),
   scopes: Type.Array(Type.Ref(ScopeSchema)),
   ip_allowlist: Type.Array(Type.String()),
-  status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
+  status: StringEnum(['active', 'expired', 'revoked']),
   created_at: Timestamp,
   expires_at: Nullable(Timestamp),
   last_used_at: Nullable(Timestamp),
@@ -57,7 +58,7 @@ const keyFields = {
   replaced_by: Nullable(Type.String()),
   created_by: Type.String({ description: 'Key id that created this key, or `cli` / `bootstrap`' }),
   rotation_due_at: Type.String({ format: 'date-time', description: 'created_at + 90 days: rotate by then' }),
-  attention: Type.Array(Type.Union(ATTENTION_REASONS.map((reason) => Type.Literal(reason))), {
+  attention: Type.Array(StringEnum(ATTENTION_REASONS), {
     description: 'Why this live key needs a look: rotation_due (within 14 days of or past 90 days), never_used, '
       + 'idle (unused 90 days), no_ip_allowlist, all_scopes, no_expiry. Empty for a healthy, revoked or expired key.',
   }),
@@ -86,7 +87,7 @@ export const CurrentKeySchema = Type.Object({
   account: Type.Object({
     id: Type.String({ pattern: idPattern('account') }),
     name: Type.String(),
-    plan: Type.Union(PLANS.map((plan) => Type.Literal(plan))),
+    plan: StringEnum(PLANS),
   }),
   limits: Type.Ref(PlanLimitsSchema),
   rotation_due_at: Timestamp,
@@ -100,7 +101,7 @@ export const CreditBalanceSchema = Type.Object({
 
 export const CreditTransactionSchema = Type.Object({
   id: Type.String({ pattern: idPattern('creditTransaction') }),
-  type: Type.Union([Type.Literal('grant'), Type.Literal('purchase'), Type.Literal('usage'), Type.Literal('refund'), Type.Literal('adjustment')]),
+  type: StringEnum(CREDIT_TRANSACTION_TYPES),
   amount: Type.Integer({ description: 'Signed, in cents' }),
   balance_after: Type.Integer({ description: 'In cents' }),
   currency: Type.String(),
@@ -144,10 +145,10 @@ export const AuditEntryListSchema = pageOf(Type.Ref(AuditEntrySchema), 'AuditEnt
 
 export const HealthSchema = Type.Object({ status: Type.Literal('ok') }, { $id: 'Health' })
 export const ReadinessSchema = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+  status: StringEnum(['ready', 'unavailable']),
   checks: Type.Object({
-    database: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
-    redis: Type.Union([Type.Literal('ok'), Type.Literal('error'), Type.Literal('not_configured')]),
+    database: StringEnum(['ok', 'error']),
+    redis: StringEnum(['ok', 'error', 'not_configured']),
   }),
 }, { $id: 'Readiness' })
 

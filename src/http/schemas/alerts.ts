@@ -3,17 +3,15 @@ import { idPattern } from '../../ids.js'
 import { ALERT_SEVERITIES, ALERT_TYPES } from '../../alerts/types.js'
 import { SecuritySettingsSchema } from '../../settings.js'
 import { partialDeep } from '../partial-deep.js'
+import { Nullable, StringEnum, Timestamp } from '../schema-kit.js'
 
-// Local on purpose: src/http/schemas.ts imports this file, so importing back would be a cycle.
-const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' })
-
-export const AlertTypeSchema = Type.Union(ALERT_TYPES.map((type) => Type.Literal(type)), { $id: 'AlertType' })
+export const AlertTypeSchema = StringEnum(ALERT_TYPES, { $id: 'AlertType' })
 
 export const AlertSchema = Type.Object({
   id: Type.String({ pattern: idPattern('alert') }),
   type: Type.Ref(AlertTypeSchema),
-  severity: Type.Union(ALERT_SEVERITIES.map((severity) => Type.Literal(severity))),
-  key_id: Type.Union([Type.String(), Type.Null()], { description: 'The key concerned; null when several are (e.g. an account-wide failed_auth_burst)' }),
+  severity: StringEnum(ALERT_SEVERITIES),
+  key_id: Nullable(Type.String(), { description: 'The key concerned; null when several are (e.g. an account-wide failed_auth_burst)' }),
   details: Type.Record(Type.String(), Type.Unknown(), {
     description: 'Per type: request_spike {requests, baseline_per_5_minutes, factor, min_requests}; '
       + 'failed_auth_burst {scope: ip|account, ip | ips, failures, key_prefixes, reasons, threshold}; '
@@ -22,14 +20,14 @@ export const AlertSchema = Type.Object({
       + 'Never a key: at most its display prefix.',
   }),
   created_at: Timestamp,
-  acknowledged_at: Type.Union([Timestamp, Type.Null()]),
-  acknowledged_by: Type.Union([Type.String(), Type.Null()], { description: 'Key id that acknowledged it' }),
+  acknowledged_at: Nullable(Timestamp),
+  acknowledged_by: Nullable(Type.String(), { description: 'Key id that acknowledged it' }),
 }, { $id: 'Alert', additionalProperties: false, description: 'Also the payload of the `alert.created` event' })
 
 export const AlertListSchema = Type.Object({
   data: Type.Array(Type.Ref(AlertSchema)),
   has_more: Type.Boolean(),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
+  next_cursor: Nullable(Type.String()),
 }, { $id: 'AlertList' })
 
 export const SecuritySettingsPatchSchema = partialDeep(SecuritySettingsSchema, {

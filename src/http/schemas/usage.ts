@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { GRANULARITIES } from '../../usage/queries.js'
 import { OVERFLOW_REPORTED_MS } from '../../usage/histogram.js'
+import { Nullable, StringEnum, Timestamp } from '../schema-kit.js'
 
-const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' })
-const LatencyBound = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+const LatencyBound = Nullable(Type.Integer({ minimum: 0 }), {
   description: 'Upper bound, in ms, of the fixed latency bucket (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, '
     + `5000, 10000, ${OVERFLOW_REPORTED_MS}) holding this percentile — an upper bound, not an exact value; `
     + `${OVERFLOW_REPORTED_MS} also stands for anything slower. Null when the bucket holds no request.`,
@@ -16,15 +16,15 @@ export const UsageLogEntrySchema = Type.Object({
   status: Type.Integer(),
   latency_ms: Type.Integer({ minimum: 0 }),
   client_ip: Type.String(),
-  user_agent: Type.Union([Type.String(), Type.Null()], { description: 'First 256 characters' }),
-  rate_limit: Type.Union([Type.Literal('allowed'), Type.Literal('limited')], { description: '`limited`: answered 429 by the key’s rate limit' }),
+  user_agent: Nullable(Type.String(), { description: 'First 256 characters' }),
+  rate_limit: StringEnum(['allowed', 'limited'], { description: '`limited`: answered 429 by the key’s rate limit' }),
   created_at: Timestamp,
 }, { $id: 'UsageLogEntry', additionalProperties: false })
 
 export const UsageLogListSchema = Type.Object({
   data: Type.Array(Type.Ref(UsageLogEntrySchema)),
   has_more: Type.Boolean(),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
+  next_cursor: Nullable(Type.String()),
 }, { $id: 'UsageLogList' })
 
 export const UsageBucketSchema = Type.Object({
@@ -38,7 +38,7 @@ export const UsageBucketSchema = Type.Object({
 
 export const UsageSeriesSchema = Type.Object({
   key_id: Type.String(),
-  granularity: Type.Union(GRANULARITIES.map((granularity) => Type.Literal(granularity))),
+  granularity: StringEnum(GRANULARITIES),
   from: Type.String({ format: 'date-time', description: 'Start of the first bucket (the requested `from`, rounded down to its bucket)' }),
   to: Timestamp,
   data: Type.Array(Type.Ref(UsageBucketSchema), {
@@ -57,7 +57,7 @@ export const KeyLogsQuerySchema = Type.Object({
 export type KeyLogsQuery = Static<typeof KeyLogsQuerySchema>
 
 export const KeyUsageQuerySchema = Type.Object({
-  granularity: Type.Union(GRANULARITIES.map((granularity) => Type.Literal(granularity)), { default: 'hour' }),
+  granularity: StringEnum(GRANULARITIES, { default: 'hour' }),
   from: Type.Optional(Type.String({
     format: 'date-time',
     description: 'Default: 1 hour (minute), 24 hours (hour) or 30 days (day) before `to`. At most 24 hours, 31 days or 400 days before `to`.',

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import {
   ApiKeyListSchema, ApiKeySchema, ApiKeyWithSecretSchema, CurrentKeySchema, IpAllowlistSchema, PageQuerySchema,
   RotatedApiKeySchema, ScopeSchema, Timestamp, problemResponses, KeyIdParamsSchema,
+  Nullable,
 } from '../../../../src/http/schemas.js'
 import { DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS, presentKey } from '../../../../src/services/keys.js'
 import { rotationDueAt } from '../../../../src/services/key-hygiene.js'
@@ -17,14 +18,14 @@ const CreateKeyBody = Type.Object({
   name: Name,
   scopes: Scopes,
   ip_allowlist: Type.Optional(IpAllowlistSchema),
-  expires_at: Type.Optional(Type.Union([Timestamp, Type.Null()])),
+  expires_at: Type.Optional(Nullable(Timestamp)),
 }, { additionalProperties: false })
 
 const UpdateKeyBody = Type.Object({
   name: Type.Optional(Name),
   scopes: Type.Optional(Scopes),
   ip_allowlist: Type.Optional(IpAllowlistSchema),
-  expires_at: Type.Optional(Type.Union([Timestamp, Type.Null()], { description: 'null removes the expiry' })),
+  expires_at: Type.Optional(Nullable(Timestamp, { description: 'null removes the expiry' })),
 }, { additionalProperties: false })
 
 const RotateKeyBody = Type.Object({
