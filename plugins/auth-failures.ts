@@ -4,13 +4,13 @@ import ipaddr from 'ipaddr.js'
 import { LRUCache } from 'lru-cache'
 import { ApiError } from '../src/errors.js'
 import { parseClientAddress } from '../src/cidr.js'
-import { rateLimitHeaders } from '../src/http/rate-limit-headers.js'
+import { rateLimitHeaders, rateLimitPolicy } from '../src/http/rate-limit-headers.js'
 import type { WindowSpec } from '../src/ratelimit/sliding-window.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Refuses at once (429) a client address that has failed authentication too often. */
-    guardAuthAttempts(request: FastifyRequest, reply: FastifyReply): Promise<void>
+    guardAuthAttempts(request: FastifyRequest, reply: FastifyReply): void
     /** Counts and records a failed authentication against the client address, then throws `error`. */
     refuseAuthentication(request: FastifyRequest, reply: FastifyReply, error: ApiError, subject?: AuthFailureSubject): Promise<never>
   }
@@ -47,7 +47,7 @@ export function clientBucket(ip: string): string {
  */
 export default fp(async (fastify) => {
   const spec: WindowSpec = { name: 'auth_failures', windowMs: 60_000, limit: fastify.config.AUTH_FAILURES_PER_MINUTE }
-  const windowSeconds = { auth_failures: 60 }
+  const policy = rateLimitPolicy([spec])
 
   // Addresses over the limit, with the time their estimate drops back under it. Learnt from this
   // instance's own counting and from every other instance over the event bus, so the check made
@@ -63,11 +63,13 @@ export default fp(async (fastify) => {
       allowed: false,
       windows: [{ name: spec.name, limit: spec.limit, remaining: 0, resetAt: Math.ceil(until / 1000) }],
       retryAfterSeconds,
-    }, windowSeconds))
+    }, policy))
     throw new ApiError('too_many_failed_attempts', `Too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s.`)
   }
 
-  fastify.decorate('guardAuthAttempts', async (request: FastifyRequest, reply: FastifyReply) => {
+  fastify.decorate('guardAuthAttempts', (request: FastifyRequest, reply: FastifyReply) => {
+    // Nothing blocked anywhere (the usual state): not even the address needs parsing.
+    if (blocked.size === 0) return
     const until = blocked.get(clientBucket(request.ip))
     if (until !== undefined && until > Date.now()) refuseBlocked(reply, until)
   })
@@ -90,7 +92,7 @@ export default fp(async (fastify) => {
       void fastify.events.publish({ type: 'client.blocked', bucket, until })
       refuseBlocked(reply, until)
     }
-    reply.headers(rateLimitHeaders(decision, windowSeconds))
+    reply.headers(rateLimitHeaders(decision, policy))
     if (decision.windows[0]!.remaining === 0) {
       // That was the last failure allowed: from now on every attempt from here is refused.
       const next = await fastify.rateLimitStore.peek(id, [spec])

@@ -28,7 +28,7 @@ export default fp(async (fastify) => {
   fastify.decorateRequest('principal', null as unknown as Principal)
 
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    await fastify.guardAuthAttempts(request, reply)
+    fastify.guardAuthAttempts(request, reply)
     const credential = extractCredential(request.raw.rawHeaders)
     if (credential.kind === 'ambiguous') throw new ApiError('ambiguous_credentials', credential.detail)
     if (credential.kind === 'missing') {
@@ -39,7 +39,8 @@ export default fp(async (fastify) => {
       return fastify.refuseAuthentication(request, reply, new ApiError('invalid_api_key', credential.detail,
         { headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_request"` } }))
     }
-    const verification = await fastify.verifier.verify(credential.value)
+    const now = Date.now()
+    const verification = await fastify.verifier.verify(credential.value, now)
     if (!verification.ok) {
       return fastify.refuseAuthentication(request, reply, new ApiError(verification.reason, REASON_DETAIL[verification.reason],
         { headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } }),
@@ -47,7 +48,7 @@ export default fp(async (fastify) => {
     }
     request.principal = verification.principal
     const { key } = verification.principal
-    if (isRotationDueSoon(key, new Date())) {
+    if (isRotationDueSoon(key, now)) {
       // Nudges the integrator while they are looking: "Rotate regularly" (90 days).
       reply.header('x-api-key-rotation-due', rotationDueAt(key).toISOString())
     }

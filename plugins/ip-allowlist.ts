@@ -16,15 +16,20 @@ declare module 'fastify' {
  */
 export default fp(async (fastify) => {
   fastify.decorateRequest('admitted', false)
-  fastify.addHook('onRequest', async (request, reply) => {
+  // Callback style: the usual path does no I/O, so it need not pay for a promise.
+  fastify.addHook('onRequest', (request, reply, done) => {
     const principal = request.principal
-    if (!isAllowed(principal.allowlist, parseClientAddress(request.ip))) {
-      return fastify.refuseAuthentication(request, reply, new ApiError('ip_not_allowed',
+    // An empty allowlist admits any address: the address is parsed only when there is a list.
+    if (principal.allowlist.length > 0 && !isAllowed(principal.allowlist, parseClientAddress(request.ip))) {
+      // refuseAuthentication records the failure, then rejects with the error.
+      fastify.refuseAuthentication(request, reply, new ApiError('ip_not_allowed',
         `This API key may not be used from ${request.ip}. Add the address to the key's IP allowlist.`),
-        { keyPrefix: principal.key.displayPrefix, accountId: principal.account.id, keyId: principal.key.id })
+        { keyPrefix: principal.key.displayPrefix, accountId: principal.account.id, keyId: principal.key.id }).catch(done)
+      return
     }
     // The key was admitted: that is what "last used" means, and what the usage log records.
     request.admitted = true
     fastify.verifier.touch(principal)
+    done()
   })
 }, { name: 'ip-allowlist', dependencies: ['auth'] })

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { ApiError } from '../src/errors.js'
-import { rateLimitHeaders } from '../src/http/rate-limit-headers.js'
+import { rateLimitHeaders, rateLimitPolicy } from '../src/http/rate-limit-headers.js'
 import type { WindowSpec } from '../src/ratelimit/sliding-window.js'
 import type { PlanLimits } from '../src/plans.js'
 
@@ -11,13 +11,31 @@ declare module 'fastify' {
   }
 }
 
-const WINDOW_SECONDS = { minute: 60, hour: 3600 }
-
 export function planWindows(limits: PlanLimits): WindowSpec[] {
   return [
     { name: 'minute', windowMs: 60_000, limit: limits.burst },
     { name: 'hour', windowMs: 3_600_000, limit: limits.hourly },
   ]
+}
+
+interface PlanLimiter {
+  windows: WindowSpec[]
+  policy: string
+}
+
+/**
+ * A principal's limits object lives as long as its cache entry, so the windows and the policy
+ * header are built once per cached key, not once per request.
+ */
+const limiters = new WeakMap<PlanLimits, PlanLimiter>()
+function limiterFor(limits: PlanLimits): PlanLimiter {
+  let limiter = limiters.get(limits)
+  if (!limiter) {
+    const windows = planWindows(limits)
+    limiter = { windows, policy: rateLimitPolicy(windows) }
+    limiters.set(limits, limiter)
+  }
+  return limiter
 }
 
 /**
@@ -29,9 +47,10 @@ export default fp(async (fastify) => {
   fastify.decorateRequest('rateLimitOutcome', null)
   fastify.addHook('onRequest', async (request, reply) => {
     const { key, limits } = request.principal
-    const decision = await fastify.rateLimitStore.consume(`key:${key.id}`, planWindows(limits))
+    const limiter = limiterFor(limits)
+    const decision = await fastify.rateLimitStore.consume(`key:${key.id}`, limiter.windows)
     request.rateLimitOutcome = decision.allowed ? 'allowed' : 'limited'
-    reply.headers(rateLimitHeaders(decision, WINDOW_SECONDS))
+    reply.headers(rateLimitHeaders(decision, limiter.policy))
     if (!decision.allowed) {
       const window = decision.blockedBy === 'minute' ? `burst limit of ${limits.burst} requests per minute` : `limit of ${limits.hourly} requests per hour`
       throw new ApiError('rate_limited', `This key reached its ${window}; retry in ${decision.retryAfterSeconds} s.`, {

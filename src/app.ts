@@ -80,8 +80,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }).withTypeProvider<TypeBoxTypeProvider>()
   // A JSON API: bodies of any other type (Fastify also parses text/plain by default) are a 415.
   fastify.removeContentTypeParser('text/plain')
-  fastify.addHook('onSend', async (request, reply) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
+    done(null, payload)
   })
   // fp: the app's decorations (config, database, keys, …) are visible to the caller, as the
   // server's bootstrap and the tests need.

@@ -7,5 +7,10 @@ import { createHmac } from 'node:crypto'
  * application code, so there is no timing signal to compare in constant time.
  */
 export function keyDigest(pepper: string, key: string): string {
-  return createHmac('sha256', pepper).update(key).digest('hex')
+  return keyDigestBytes(pepper, key).toString('hex')
+}
+
+/** The same digest as raw bytes (the verifier compares these, and derives the hex form once). */
+export function keyDigestBytes(pepper: string, key: string): Buffer {
+  return createHmac('sha256', pepper).update(key).digest()
 }

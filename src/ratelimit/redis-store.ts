@@ -10,8 +10,8 @@ declare module 'ioredis' {
 }
 
 /**
- * Shared store: one Lua script, one round trip, Redis's clock. Keys are hash-tagged per id
- * (`{rl:key_…}:minute`) so every key a script touches lives in one Redis Cluster slot.
+ * Shared store: one Lua script, one round trip, Redis's clock. Every window of an id lives in one
+ * hash (`{rl:key:key_…}`, hash-tagged), so the script touches a single Redis Cluster slot.
  */
 export class RedisStore implements RateLimitStore {
   /** Redis's clock minus ours, learnt from every reply; used to give each command a deadline. */
@@ -36,10 +36,10 @@ export class RedisStore implements RateLimitStore {
   async close(): Promise<void> {}
 
   private async run(id: string, specs: readonly WindowSpec[], mode: string, nowMs?: number): Promise<LimitDecision> {
-    const keys = specs.map((spec) => `{${this.namespace}:${id}}:${spec.name}`)
-    const args = specs.flatMap((spec) => [spec.windowMs, spec.limit])
     const deadline = nowMs === undefined && this.staleAfterMs !== undefined ? String(Date.now() + this.clockOffsetMs + this.staleAfterMs) : ''
-    const reply = await this.redis.slidingWindow(keys.length, ...keys, nowMs === undefined ? '' : String(nowMs), mode, deadline, ...args)
+    const args: (string | number)[] = [1, `{${this.namespace}:${id}}`, nowMs === undefined ? '' : String(nowMs), mode, deadline]
+    for (const spec of specs) args.push(spec.windowMs, spec.limit)
+    const reply = await this.redis.slidingWindow(...args)
     const now = Number(reply[1])
     if (nowMs === undefined) this.clockOffsetMs = now - Date.now()
     if (Number(reply[0]) === -1) throw new Error('rate-limit command reached Redis after its deadline; not counted')

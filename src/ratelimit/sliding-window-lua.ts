@@ -1,7 +1,9 @@
 // Kept as a TypeScript string so the build ships it with the code; see the comments inside.
 export const SLIDING_WINDOW_LUA = `
 -- Sliding-window check-and-count over several windows in one atomic step.
--- KEYS[i]: one hash per window, fields are bucket numbers (all KEYS share one hash tag).
+-- KEYS[1]: one hash per limited id. For window i it holds b<i> (the current bucket's number),
+--          c<i> (requests counted in that bucket) and p<i> (requests in the bucket before it), so
+--          a request costs four Redis calls (TIME, HMGET, HSET, PEXPIRE) whatever the windows.
 -- ARGV[1]: now in ms, or '' to use Redis's own clock (tests pass a time to drive the clock).
 -- ARGV[2]: 'consume' (count only if every window admits) or 'peek' (never count).
 -- ARGV[3]: a deadline on Redis's clock (ms), or ''. A command that reaches Redis after the caller
@@ -17,34 +19,43 @@ else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local mode = ARGV[2]
 if ARGV[3] ~= '' and now > tonumber(ARGV[3]) then return { -1, tostring(now) } end
+local windows = (#ARGV - 3) / 2
+local fields = {}
+for i = 1, windows do
+  fields[3 * i - 2], fields[3 * i - 1], fields[3 * i] = 'b' .. i, 'c' .. i, 'p' .. i
+end
+local stored = redis.call('HMGET', KEYS[1], unpack(fields))
 local allowed = 1
-local buckets, out = {}, {}
-for i = 1, #KEYS do
+local longest = 0
+local update, out = {}, {}
+for i = 1, windows do
   local window = tonumber(ARGV[2 + 2 * i])
   local limit = tonumber(ARGV[3 + 2 * i])
   local bucket = math.floor(now / window)
-  local current = tonumber(redis.call('HGET', KEYS[i], tostring(bucket)) or '0')
-  local previous = tonumber(redis.call('HGET', KEYS[i], tostring(bucket - 1)) or '0')
+  local storedBucket = tonumber(stored[3 * i - 2] or '')
+  local current, previous = 0, 0
+  -- Roll the buckets forward to now: the stored bucket is this one, the one before, or older.
+  if storedBucket == bucket then
+    current, previous = tonumber(stored[3 * i - 1] or '0'), tonumber(stored[3 * i] or '0')
+  elseif storedBucket == bucket - 1 then
+    previous = tonumber(stored[3 * i - 1] or '0')
+  end
   local elapsed = (now % window) / window
   if previous * (1 - elapsed) + current + 1 > limit then allowed = 0 end
-  buckets[i] = bucket
+  if window > longest then longest = window end
+  update[#update + 1] = 'b' .. i
+  update[#update + 1] = bucket
+  update[#update + 1] = 'c' .. i
+  update[#update + 1] = current + 1
+  update[#update + 1] = 'p' .. i
+  update[#update + 1] = previous
   out[2 * i + 1] = previous
   out[2 * i + 2] = current
 end
-if mode == 'consume' and allowed == 1 then
-  for i = 1, #KEYS do
-    local window = tonumber(ARGV[2 + 2 * i])
-    local current, previous = tostring(buckets[i]), tostring(buckets[i] - 1)
-    redis.call('HINCRBY', KEYS[i], current, 1)
-    if redis.call('HLEN', KEYS[i]) > 2 then
-      for _, field in ipairs(redis.call('HKEYS', KEYS[i])) do
-        if field ~= current and field ~= previous then redis.call('HDEL', KEYS[i], field) end
-      end
-    end
-    redis.call('PEXPIRE', KEYS[i], 2 * window)
-  end
+if ARGV[2] == 'consume' and allowed == 1 then
+  redis.call('HSET', KEYS[1], unpack(update))
+  redis.call('PEXPIRE', KEYS[1], 2 * longest)
 end
 out[1] = allowed
 out[2] = tostring(now)

@@ -18,8 +18,8 @@ export function rotationDueAt(key: Pick<ApiKeyRow, 'createdAt'>): Date {
 }
 
 /** True from 14 days before rotation is due (and after, while the key stays unrotated). */
-export function isRotationDueSoon(key: Pick<ApiKeyRow, 'createdAt'>, now: Date): boolean {
-  return now.getTime() >= rotationDueAt(key).getTime() - ROTATION_WARNING_MS
+export function isRotationDueSoon(key: Pick<ApiKeyRow, 'createdAt'>, nowMs: number): boolean {
+  return nowMs >= key.createdAt.getTime() + ROTATION_PERIOD_MS - ROTATION_WARNING_MS
 }
 
 function isLive(key: Pick<ApiKeyRow, 'revokedAt' | 'expiresAt'>, now: Date): boolean {
@@ -33,7 +33,7 @@ function isLive(key: Pick<ApiKeyRow, 'revokedAt' | 'expiresAt'>, now: Date): boo
 export function attentionReasons(key: ApiKeyRow, now: Date): AttentionReason[] {
   if (!isLive(key, now)) return []
   const reasons: AttentionReason[] = []
-  if (isRotationDueSoon(key, now)) reasons.push('rotation_due')
+  if (isRotationDueSoon(key, now.getTime())) reasons.push('rotation_due')
   if (!key.lastUsedAt) reasons.push('never_used')
   else if (now.getTime() - key.lastUsedAt.getTime() >= IDLE_AFTER_MS) reasons.push('idle')
   if (key.ipAllowlist.length === 0) reasons.push('no_ip_allowlist')

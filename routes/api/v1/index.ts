@@ -25,8 +25,9 @@ const v1: FastifyPluginAsync = async (fastify) => {
   await fastify.register(usageHook)
 
   // API responses are per-caller and may carry a secret (create, rotate): never cache them.
-  fastify.addHook('onSend', async (_request, reply) => {
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store')
+    done(null, payload)
   })
 
   // Unknown /api/v1 routes still pass authentication and rate limiting: a caller without a valid
