@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
-import { randomUUID } from 'node:crypto'
+import { newRequestId } from './ids.js'
 import { parseTrustProxy, type Config } from './config.js'
 import { loggerOptions } from './logger.js'
 import configPlugin from '../plugins/config.js'
@@ -66,8 +66,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     pluginTimeout: 120_000,
     // Our own ids; an incoming X-Request-Id is not trusted as a log correlation key.
     requestIdHeader: false,
-    // randomUUID draws from a cached entropy pool: a fresh randomBytes call per request costs more.
-    genReqId: () => `req_${randomUUID().replaceAll('-', '')}`,
+    genReqId: newRequestId,
     ajv: {
       customOptions: {
         // Unknown fields are an error (additionalProperties: false), not silently dropped.
