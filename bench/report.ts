@@ -36,12 +36,29 @@ export interface Target {
   actual: string
 }
 
+/** One interleaved round: (a), then (b), then (b) on the service with usage logging off. */
+export interface HeadlineRound {
+  health: RunResult
+  currentKey: RunResult
+  currentKeyWithoutUsageLog: RunResult
+  /** (b) / (a) req/s. */
+  ratio: number
+  /** (b) / (b without usage logging) req/s. */
+  usageLogRatio: number
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
 export interface Summary {
   machine: Machine
   /** The commit built, and how many service files differed from it (the working tree is built). */
   source: { commit: string; uncommittedFiles: number }
-  settings: { connections: number; keyPoolSize: number; headlineSeconds: number; headlineWarmupSeconds: number; scalingSeconds: number; scalingWarmupSeconds: number }
-  headline: { health: RunResult; currentKey: RunResult; currentKeyWithoutUsageLog: RunResult | null; ratio: number; cpuRatio: number | null }
+  settings: { rounds: number; connections: number; keyPoolSize: number; headlineSeconds: number; headlineWarmupSeconds: number; scalingSeconds: number; scalingWarmupSeconds: number }
+  headline: { rounds: HeadlineRound[]; ratio: number; usageLogRatio: number; currentKeyP99Ms: number }
   scaling: ScalingRow[]
   lookupPlans: { keys: number; plan: LookupPlan }[]
   seeding: SeedResult[]
@@ -73,15 +90,17 @@ export function formatSummary(summary: Summary): string {
     out.push('NOTE: other processes were busy on this machine when the bench started; every figure below understates the service.')
   }
 
-  out.push('', `Throughput: ${settings.connections} connections, ${settings.headlineSeconds} s each after a ${settings.headlineWarmupSeconds} s warm-up`)
+  out.push('', `Throughput: ${settings.rounds} interleaved round(s), ${settings.connections} connections, ${settings.headlineSeconds} s per run after a ${settings.headlineWarmupSeconds} s warm-up`)
   const row = (label: string, run: RunResult) => [label, int(run.rps), ms(run.p50Ms), ms(run.p99Ms), int(run.non2xx), int(run.errors), cpu(run.serviceCpuMsPerRequest)]
-  out.push(table(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'service CPU ms/req'], [
-    row('(a) GET /health', headline.health),
-    row('(b) GET /api/v1/keys/current', headline.currentKey),
-    ...(headline.currentKeyWithoutUsageLog ? [row('(b) with USAGE_LOG_ENABLED=false', headline.currentKeyWithoutUsageLog)] : []),
-  ]))
-  out.push(`ratio b/a (req/s): ${headline.ratio.toFixed(3)}`)
-  if (headline.cpuRatio !== null) out.push(`ratio of service CPU per request a/b: ${headline.cpuRatio.toFixed(3)} (what b/a would be if the service alone were the bottleneck)`)
+  out.push(table(['round / route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'service CPU ms/req'], headline.rounds.flatMap((round, i) => [
+    row(`${i + 1} (a) GET /health`, round.health),
+    row(`${i + 1} (b) GET /api/v1/keys/current`, round.currentKey),
+    row(`${i + 1} (b) with USAGE_LOG_ENABLED=false`, round.currentKeyWithoutUsageLog),
+  ])))
+  out.push(`ratio b/a (req/s), median round: ${headline.ratio.toFixed(3)}; usage logging on/off (req/s), median round: ${headline.usageLogRatio.toFixed(3)}`)
+  const cpuRatios = headline.rounds.map((round) => round.health.serviceCpuMsPerRequest !== null && round.currentKey.serviceCpuMsPerRequest
+    ? round.health.serviceCpuMsPerRequest / round.currentKey.serviceCpuMsPerRequest : null).filter((value): value is number => value !== null)
+  if (cpuRatios.length > 0) out.push(`service CPU per request a/b, median round: ${median(cpuRatios).toFixed(3)} (what b/a would be if the service alone were the bottleneck)`)
 
   out.push('', `Key-count scaling: GET /api/v1/keys/current, ${settings.connections} connections, ${settings.scalingSeconds} s each after a ${settings.scalingWarmupSeconds} s warm-up,`)
   out.push(`requests rotating through ${settings.keyPoolSize} keys of the bench account (so that TTL 0 really misses the cache)`)
