@@ -1,10 +1,10 @@
-import { timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual, type KeyObject } from 'node:crypto'
 import { eq, sql } from 'drizzle-orm'
 import { LRUCache } from 'lru-cache'
 import { accounts, apiKeys, type AccountRow, type ApiKeyRow } from '../db/schema/index.js'
 import type { Database } from '../db/client.js'
 import { isWellFormedApiKey, displayPrefix } from '../keys/format.js'
-import { keyDigestBytes } from '../keys/digest.js'
+import { keyDigestBytes, pepperKey } from '../keys/digest.js'
 import { parseCidr, type CidrRange } from '../cidr.js'
 import { effectiveScopes, type Scope } from '../scopes.js'
 import { limitsFor, type PlanLimits } from '../plans.js'
@@ -58,7 +58,11 @@ export class KeyVerifier {
    */
   private readonly lookup
 
-  constructor(private readonly db: Database, private readonly pepper: string, private readonly options: VerifierOptions) {
+  /** The pepper imported once as a key object: createHmac would otherwise import it per request. */
+  private readonly pepper: KeyObject
+
+  constructor(private readonly db: Database, pepper: string, private readonly options: VerifierOptions) {
+    this.pepper = pepperKey(pepper)
     this.lookup = db.select({ key: apiKeys, account: accounts })
       .from(apiKeys).innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
       .where(eq(apiKeys.digest, sql.placeholder('digest'))).limit(1)
@@ -67,8 +71,11 @@ export class KeyVerifier {
       max: options.maxEntries ?? 50_000,
       ttl: Math.max(options.ttlMs, 1),
       fetchMethod: async (digest, _stale, { options: fetchOptions }) => {
-        const entry = await this.loadConsistent(digest)
+        const { entry, settled } = await this.loadConsistent(digest)
         if (!entry.found) fetchOptions.ttl = Math.min(NEGATIVE_TTL_MS, Math.max(options.ttlMs, 1))
+        // Invalidations kept arriving while it loaded: answer the requests waiting on this lookup
+        // (they overlapped the change), but keep the row no longer than that.
+        if (!settled) fetchOptions.ttl = 1
         return entry
       },
     })
@@ -108,15 +115,16 @@ export class KeyVerifier {
   /**
    * Bumped by every invalidation. A lookup that was already in flight when a key changed may have
    * read the old row, and lru-cache's entries() cannot see (so cannot drop) a pending fetch: such a
-   * lookup is repeated, so a stale row is never cached for the TTL.
+   * lookup is repeated; if changes keep coming, the last read is used once and not cached.
    */
   private generation = 0
 
-  private async loadConsistent(digest: string): Promise<CacheEntry> {
+  private async loadConsistent(digest: string): Promise<{ entry: CacheEntry; settled: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const started = this.generation
       const entry = await this.load(digest)
-      if (this.generation === started || attempt === 2) return entry
+      const settled = this.generation === started
+      if (settled || attempt === 2) return { entry, settled }
     }
   }
 

@@ -1,0 +1,57 @@
+import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { KeyVerifier } from '../src/auth/verifier.js'
+import { buildTestApp, createTestAccount, TEST_PEPPER } from './helper/app.js'
+
+// The verifier on its own (no HTTP): what its cache keeps, counted by its database lookups.
+
+t.test('a verified key is served from the cache: one lookup for many requests', async (t) => {
+  const { app } = await buildTestApp(t)
+  const account = await createTestAccount(app)
+  const verifier = new KeyVerifier(app.database.db, TEST_PEPPER, { ttlMs: 60_000 })
+  t.teardown(() => verifier.close())
+  for (let i = 0; i < 5; i++) t.ok((await verifier.verify(account.key)).ok)
+  t.equal(verifier.databaseLoads, 1)
+})
+
+t.test('a lookup that invalidations keep overtaking is used once, never cached', async (t) => {
+  const { app } = await buildTestApp(t)
+  const account = await createTestAccount(app)
+  const verifier = new KeyVerifier(app.database.db, TEST_PEPPER, { ttlMs: 60_000 })
+  t.teardown(() => verifier.close())
+
+  // The race, made deterministic: each of the first three lookups is overtaken by an invalidation
+  // of the same key while it is in flight, so the verify retries and, on its last try, still
+  // cannot know whether the row it read is current.
+  const internals = verifier as unknown as { load(digest: string): Promise<unknown> }
+  const load = internals.load.bind(verifier)
+  let overtaken = 0
+  internals.load = (digest) => {
+    const result = load(digest)
+    if (overtaken++ < 3) verifier.invalidateKey(account.keyId)
+    return result
+  }
+  t.ok((await verifier.verify(account.key)).ok, 'the requests waiting on it are answered')
+  t.equal(verifier.databaseLoads, 3, 'tried three times')
+
+  await sleep(5)
+  t.ok((await verifier.verify(account.key)).ok)
+  t.equal(verifier.databaseLoads, 4, 'the unsettled row was not cached: the next request looks the key up again')
+  t.ok((await verifier.verify(account.key)).ok)
+  t.equal(verifier.databaseLoads, 4, 'and that settled row is')
+})
+
+t.test('an expiry takes effect at its time even for a cached key', async (t) => {
+  const { app } = await buildTestApp(t)
+  const account = await createTestAccount(app)
+  const verifier = new KeyVerifier(app.database.db, TEST_PEPPER, { ttlMs: 60_000 })
+  t.teardown(() => verifier.close())
+  const first = await verifier.verify(account.key)
+  t.ok(first.ok)
+  if (!first.ok) return
+  const expiresAt = Date.now() + 60_000
+  first.principal.expiresAtMs = expiresAt
+  t.ok((await verifier.verify(account.key, expiresAt - 1)).ok, 'still valid a millisecond before')
+  t.match(await verifier.verify(account.key, expiresAt), { ok: false, reason: 'expired_api_key' }, 'expired at its time, from the cache')
+  t.equal(verifier.databaseLoads, 1)
+})
