@@ -22,9 +22,10 @@ export function extractCredential(rawHeaders: readonly string[]): CredentialResu
   const authorization: string[] = []
   const apiKey: string[] = []
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase()
-    if (name === 'authorization') authorization.push(rawHeaders[i + 1] ?? '')
-    else if (name === 'x-api-key') apiKey.push(rawHeaders[i + 1] ?? '')
+    const name = rawHeaders[i]!
+    // Length first: most headers are neither, and need no lower-cased copy to tell.
+    if (name.length === 13 && name.toLowerCase() === 'authorization') authorization.push(rawHeaders[i + 1] ?? '')
+    else if (name.length === 9 && name.toLowerCase() === 'x-api-key') apiKey.push(rawHeaders[i + 1] ?? '')
   }
   if (authorization.length > 1 || apiKey.length > 1) {
     return { kind: 'ambiguous', detail: 'Send the API key in one Authorization or X-API-Key header, not several.' }

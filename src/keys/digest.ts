@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 
 /**
  * Keys are stored only as HMAC-SHA256(pepper, key). The pepper lives outside the database, so a
@@ -11,6 +11,11 @@ export function keyDigest(pepper: string, key: string): string {
 }
 
 /** The same digest as raw bytes (the verifier compares these, and derives the hex form once). */
-export function keyDigestBytes(pepper: string, key: string): Buffer {
+export function keyDigestBytes(pepper: string | KeyObject, key: string): Buffer {
   return createHmac('sha256', pepper).update(key).digest()
+}
+
+/** The pepper as a KeyObject, for callers that digest on every request. */
+export function pepperKey(pepper: string): KeyObject {
+  return createSecretKey(Buffer.from(pepper, 'utf8'))
 }

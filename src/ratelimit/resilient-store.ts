@@ -27,20 +27,20 @@ export class ResilientStore implements RateLimitStore {
   ) {}
 
   consume(id: string, specs: readonly WindowSpec[], nowMs?: number): Promise<LimitDecision> {
-    return this.run((store) => store.consume(id, specs, nowMs))
+    return this.run('consume', id, specs, nowMs)
   }
 
   peek(id: string, specs: readonly WindowSpec[], nowMs?: number): Promise<LimitDecision> {
-    return this.run((store) => store.peek(id, specs, nowMs))
+    return this.run('peek', id, specs, nowMs)
   }
 
   async close(): Promise<void> {
     await Promise.all([this.primary.close(), this.fallback.close()])
   }
 
-  private async run(operation: (store: RateLimitStore) => Promise<LimitDecision>): Promise<LimitDecision> {
+  private async run(operation: 'consume' | 'peek', id: string, specs: readonly WindowSpec[], nowMs?: number): Promise<LimitDecision> {
     try {
-      const decision = await operation(this.primary)
+      const decision = await this.primary[operation](id, specs, nowMs)
       if (this.degraded) {
         this.degraded = false
         this.listener.onRecovered()
@@ -54,7 +54,7 @@ export class ResilientStore implements RateLimitStore {
       if (this.policy === 'closed') {
         throw new ApiError('service_unavailable', 'Rate limiting is temporarily unavailable; retry shortly.', { headers: { 'retry-after': '1' } })
       }
-      return operation(this.fallback)
+      return this.fallback[operation](id, specs, nowMs)
     }
   }
 }
