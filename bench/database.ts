@@ -32,6 +32,17 @@ export async function recreateDatabase(databaseUrl: string): Promise<string> {
   return name
 }
 
+/** The second bench database, for the 1,000,000-key runs: the first one's name + `_large`. */
+export function largeDatabaseUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl)
+  url.pathname = `/${largeDatabaseName(databaseUrl)}`
+  return url.toString()
+}
+
+export function largeDatabaseName(databaseUrl: string): string {
+  return `${decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''))}_large`
+}
+
 /**
  * Index scans of the digest index so far. Every verifier cache miss is exactly one such scan, so
  * the difference across a run divided by its requests is "database lookups per request". Read

@@ -25,6 +25,7 @@ export interface Machine {
 export interface ScalingRow {
   keys: number
   cache: 'on' | 'off'
+  round: number
   result: RunResult
   /** Digest-index scans per request: ~0 with the cache on; what proves the uncached path hits PostgreSQL. */
   databaseLookupsPerRequest: number
@@ -102,13 +103,13 @@ export function formatSummary(summary: Summary): string {
     ? round.health.serviceCpuMsPerRequest / round.currentKey.serviceCpuMsPerRequest : null).filter((value): value is number => value !== null)
   if (cpuRatios.length > 0) out.push(`service CPU per request a/b, median round: ${median(cpuRatios).toFixed(3)} (what b/a would be if the service alone were the bottleneck)`)
 
-  out.push('', `Key-count scaling: GET /api/v1/keys/current, ${settings.connections} connections, ${settings.scalingSeconds} s each after a ${settings.scalingWarmupSeconds} s warm-up,`)
+  out.push('', `Key-count scaling: two databases, ${settings.rounds} interleaved round(s), GET /api/v1/keys/current, ${settings.connections} connections, ${settings.scalingSeconds} s each after a ${settings.scalingWarmupSeconds} s warm-up,`)
   out.push(`requests rotating through ${settings.keyPoolSize} keys of the bench account (so that TTL 0 really misses the cache)`)
-  out.push(table(['keys in db', 'key cache', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'service CPU ms/req', 'db lookups/req'], summary.scaling.map((row) => [
-    int(row.keys), row.cache === 'on' ? 'on (default)' : 'off (TTL 0)', int(row.result.rps), ms(row.result.p50Ms), ms(row.result.p99Ms),
+  out.push(table(['round', 'keys in db', 'key cache', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'service CPU ms/req', 'db lookups/req'], summary.scaling.map((row) => [
+    String(row.round), int(row.keys), row.cache === 'on' ? 'on (default)' : 'off (TTL 0)', int(row.result.rps), ms(row.result.p50Ms), ms(row.result.p99Ms),
     int(row.result.non2xx), cpu(row.result.serviceCpuMsPerRequest), row.databaseLookupsPerRequest.toFixed(2),
   ])))
-  out.push('(db lookups/req: digest-index scans per request over the whole service run, warm-up included; ~0 means served from the cache, ~1 means one PostgreSQL lookup each)')
+  out.push("(db lookups/req: digest-index scans per request over each service's whole run, warm-ups included; ~0 means served from the cache, ~1 means one PostgreSQL lookup each)")
   for (const { keys, plan } of summary.lookupPlans) {
     out.push(`lookup plan at ${int(keys)} keys: ${plan.access}, ${plan.buffers} shared buffers, ${plan.executionMs.toFixed(3)} ms (EXPLAIN ANALYZE)`)
   }
