@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util'
 import type { FastifyInstance } from 'fastify'
 import { ConfigError, loadConfig } from './config.js'
 import { ApiError } from './errors.js'
-import { PLANS, isPlan, type Plan } from './plans.js'
+import { ENTERPRISE_DEFAULT_LIMITS, PLANS, isPlan, type Plan } from './plans.js'
 import { SCOPES, isScope, type Scope } from './scopes.js'
 import { MAX_ALLOWLIST_ENTRIES, validateAllowlist } from './cidr.js'
 import { ID_PREFIXES, idPattern, type IdKind } from './ids.js'
@@ -50,7 +50,7 @@ Commands:
       Apply pending database migrations.
   accounts create --name NAME --plan PLAN [--hourly-limit N --burst-limit N] [--json]
       Create an account and its first API key (all 13 scopes). The key is shown once.
-  accounts update ID [--name NAME] [--plan PLAN] [--hourly-limit N] [--burst-limit N] [--json]
+  accounts update ID [--name NAME] [--plan PLAN] [--hourly-limit N] [--burst-limit N] [--default-limits] [--json]
       Change an account's name, plan or enterprise limits.
   keys create --account ID --scopes SCOPE[,SCOPE...] [--name NAME]
               [--ip-allowlist CIDR[,CIDR...]] [--expires-at ISO-8601] [--json]
@@ -64,7 +64,8 @@ Commands:
       for N seconds (default ${DEFAULT_ROTATION_OVERLAP_SECONDS}, at most ${MAX_ROTATION_OVERLAP_SECONDS}, 0 = stops now). The new key is shown once.
 
 Plans:  ${PLANS.join(', ')}
-        (--hourly-limit and --burst-limit apply to enterprise only)
+        (--hourly-limit and --burst-limit apply to enterprise only; --default-limits returns an
+        enterprise account to ${ENTERPRISE_DEFAULT_LIMITS.hourly}/hour and ${ENTERPRISE_DEFAULT_LIMITS.burst}/minute)
 Scopes: ${wrap(SCOPES, '        ')}
 
 Options:
@@ -137,17 +138,22 @@ const COMMANDS: Record<string, Command> = {
 
   'accounts update': {
     positionals: ['ID'],
-    options: { 'name': text, 'plan': text, 'hourly-limit': text, 'burst-limit': text, json },
+    options: { 'name': text, 'plan': text, 'hourly-limit': text, 'burst-limit': text, 'default-limits': { type: 'boolean' }, json },
     prepare(values, [id]) {
       const accountId = idOf('account', id!)
+      const defaults = values['default-limits'] === true
+      if (defaults && (values['hourly-limit'] !== undefined || values['burst-limit'] !== undefined)) {
+        throw new UsageError('--default-limits clears custom limits; it cannot be combined with --hourly-limit or --burst-limit')
+      }
       const patch: AccountPatch = {
         name: values.name === undefined ? undefined : requiredName(values, 'name'),
         plan: values.plan === undefined ? undefined : plan(required(values, 'plan')),
-        hourlyLimit: optionalLimit(values, 'hourly-limit'),
-        burstLimit: optionalLimit(values, 'burst-limit'),
+        // null: no custom limit, so the enterprise defaults apply again.
+        hourlyLimit: defaults ? null : optionalLimit(values, 'hourly-limit'),
+        burstLimit: defaults ? null : optionalLimit(values, 'burst-limit'),
       }
       if (Object.values(patch).every((value) => value === undefined)) {
-        throw new UsageError('accounts update needs at least one of --name, --plan, --hourly-limit, --burst-limit')
+        throw new UsageError('accounts update needs at least one of --name, --plan, --hourly-limit, --burst-limit, --default-limits')
       }
       return async (app) => {
         const account = await updateAccount(app.database.db, accountId, patch, CLI_ACTOR)

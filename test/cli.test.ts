@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { PROJECT_ROOT } from '../src/paths.js'
+import { ENTERPRISE_DEFAULT_LIMITS } from '../src/plans.js'
 import { SCOPES } from '../src/scopes.js'
 import { createAccountWithKey } from '../src/services/accounts.js'
 import { CLI_ACTOR } from '../src/services/audit.js'
@@ -99,13 +100,14 @@ t.test('help, bad arguments and migrate need no shared database', async (t) => {
   t.teardown(() => rmSync(migrateDir, { recursive: true, force: true }))
   const unknownAccount = 'acct_0000000000000000000000'
   // No database is opened for these, so they can run side by side (migrate uses its own folder).
-  const [help, plan, scope, command, cidr, flag, migrate] = await Promise.all([
+  const [help, plan, scope, command, cidr, flag, limits, migrate] = await Promise.all([
     runCli(['--help']),
     runCli(['accounts', 'create', '--name', 'Gold', '--plan', 'gold']),
     runCli(['keys', 'create', '--account', 'acct_x', '--scopes', 'nope']),
     runCli(['frobnicate']),
     runCli(['keys', 'create', '--account', unknownAccount, '--scopes', 'calls:read', '--ip-allowlist', '10.0.0.0/8,10.0.0.7/24']),
     runCli(['keys', 'list', '--acount', unknownAccount]),
+    runCli(['accounts', 'update', unknownAccount, '--default-limits', '--hourly-limit', '5000']),
     runCli(['migrate'], {}, migrateDir),
   ])
 
@@ -121,6 +123,7 @@ t.test('help, bad arguments and migrate need no shared database', async (t) => {
   assertRefused(t, command, /unknown command "frobnicate"/)
   assertRefused(t, cidr, /"10\.0\.0\.7\/24" is not an IPv4\/IPv6 address or CIDR/)
   assertRefused(t, flag, /Unknown option '--acount'/)
+  assertRefused(t, limits, /--default-limits clears custom limits; it cannot be combined with --hourly-limit/)
   if (!process.env.DATABASE_URL) t.notOk(existsSync(join(dataDir, 'pg')), 'refused before any database was opened')
 
   assertOk(t, migrate, 'migrate')
@@ -219,6 +222,12 @@ t.test('accounts and keys made by the CLI work for the server', async (t) => {
     t.match(current.headers['ratelimit-policy'], /q=50000/)
     t.match(current.headers['ratelimit-policy'], /q=5000;w=60/)
   })
+
+  const defaults = await runCli(['accounts', 'update', big.account.id, '--default-limits', '--json'])
+  assertOk(t, defaults, 'accounts update --default-limits')
+  t.match(parseJsonLine(t, defaults), {
+    id: big.account.id, plan: 'enterprise', limits: { requests_per_hour: ENTERPRISE_DEFAULT_LIMITS.hourly, burst_per_minute: ENTERPRISE_DEFAULT_LIMITS.burst },
+  }, 'custom enterprise limits cleared back to the defaults')
 
   const updated = await runCli(['accounts', 'update', big.account.id, '--plan', 'professional', '--name', 'Big Co Ltd', '--json'])
   assertOk(t, updated, 'accounts update')
