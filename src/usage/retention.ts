@@ -48,10 +48,11 @@ export interface PruneResult {
 export async function pruneUsage(db: Executor, now: Date, retentionDays: number, limits: PruneLimits = DEFAULT_LIMITS): Promise<PruneResult> {
   const rawCutoff = new Date(now.getTime() - retentionDays * DAY_MS)
   const rollupCutoff = new Date(now.getTime() - ROLLUP_RETENTION_DAYS * DAY_MS)
+  // By physical row id: usage_events has no index on id alone (its primary key leads with key_id).
   const usageEvents = await pruneInBatches(limits, () => countDeleted(db, sql`
-    delete from usage_events where id in (
-      select id from usage_events where created_at < ${rawCutoff.toISOString()}::timestamptz limit ${limits.batchSize}
-    ) returning 1`))
+    delete from usage_events where ctid = any(array(
+      select ctid from usage_events where created_at < ${rawCutoff.toISOString()}::timestamptz limit ${limits.batchSize}
+    )) returning 1`))
   const failedAuthEvents = await pruneInBatches(limits, () => countDeleted(db, sql`
     delete from failed_auth_events where id in (
       select id from failed_auth_events where created_at < ${rawCutoff.toISOString()}::timestamptz limit ${limits.batchSize}
