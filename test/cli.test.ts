@@ -13,6 +13,7 @@ import { SCOPES } from '../src/scopes.js'
 import { createAccountWithKey } from '../src/services/accounts.js'
 import { CLI_ACTOR } from '../src/services/audit.js'
 import { FULL_KEY_PATTERN, TEST_PEPPER, call } from './helper/app.js'
+import { typescriptLoaderArgs } from './helper/process.js'
 
 /**
  * The operator CLI, run as operators run it: a child process on the same database and pepper as
@@ -42,7 +43,7 @@ function runCli(args: string[], env: Record<string, string> = {}, dir = dataDir)
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', KEY_PEPPER: TEST_PEPPER, DATA_DIR: dir, ...env }
   if (!env.LOG_LEVEL) delete childEnv.LOG_LEVEL
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: PROJECT_ROOT, env: childEnv })
+    const child = spawn(process.execPath, [...typescriptLoaderArgs(), 'src/cli.ts', ...args], { cwd: PROJECT_ROOT, env: childEnv })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => { stdout += chunk })

@@ -10,9 +10,20 @@ export interface RunningProcess {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>
 }
 
+/**
+ * Node arguments that load TypeScript in a child process: the same loader this test process runs
+ * under when tap started it, else tsx. Why the same: tap collects coverage from child processes
+ * too and merges it by file URL, and coverage of two different transforms of one file cannot be
+ * merged — with tsx children the merged report lost most files at random.
+ */
+export function typescriptLoaderArgs(): string[] {
+  const tapLoader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript') || arg === '--enable-source-maps')
+  return tapLoader.some((arg) => arg.includes('@tapjs/typescript')) ? tapLoader : ['--import', 'tsx']
+}
+
 /** Runs one of the project's TypeScript entry points the way `npm start`/`npm run cli` would. */
 export function runEntryPoint(entry: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const child = spawn(process.execPath, [...typescriptLoaderArgs(), entry, ...args], {
     cwd: PROJECT_ROOT,
     env: Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)) as NodeJS.ProcessEnv,
   })
