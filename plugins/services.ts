@@ -24,6 +24,7 @@ export default fp(async (fastify) => {
   fastify.events.subscribe((event) => {
     if (event.type === 'key.changed') verifier.invalidateKey(event.keyId)
     else if (event.type === 'account.changed') verifier.invalidateAccount(event.accountId)
+    else if (event.type === 'cache.reset') verifier.invalidateAll()
   })
   fastify.decorate('keys', keys)
   fastify.decorate('verifier', verifier)

@@ -8,6 +8,8 @@ export type CacheEvent =
   | { type: 'account.changed'; accountId: string }
   /** A client address crossed the failed-authentication limit; refuse it everywhere until `until` (epoch ms). */
   | { type: 'client.blocked'; bucket: string; until: number }
+  /** Local only: this instance may have missed events (its channel was down); drop every cached copy. */
+  | { type: 'cache.reset' }
 
 export interface EventBus {
   /** Delivered to this instance's subscribers at once, and to every other instance. */
@@ -59,6 +61,13 @@ export class RedisEventBus implements EventBus {
 
   async start(): Promise<void> {
     await this.subscriber.subscribe(CHANNEL)
+    // We resubscribe ourselves (the client is built with autoResubscribe off): ioredis's own
+    // resubscription leaves its SUBSCRIBE promise unhandled, so a connection that drops again while
+    // reconnecting crashed the process with an unhandled rejection. Whatever was published while
+    // the channel was down is lost, so once it is back every cached copy on this instance goes.
+    this.subscriber.on('ready', () => {
+      this.subscriber.subscribe(CHANNEL).then(() => this.local.publish({ type: 'cache.reset' }), this.onError)
+    })
   }
 
   publish(event: CacheEvent): Promise<void> {

@@ -1,6 +1,8 @@
 import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { Redis } from 'ioredis'
 import { buildTestApp, createTestAccount, call } from './helper/app.js'
+import type { CacheEvent } from '../src/events.js'
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0
 const skip = hasRedisServer ? false : 'needs the redis-server binary to run a Redis of its own: not installed here'
@@ -81,4 +83,33 @@ t.test('fail-closed: 503 problem+json while Redis is away, then recovers', { ski
 
   redis = startRedis(redisPort)
   t.ok(await waitUntil(async () => (await hit()).statusCode === 200), 'serves again once Redis is back')
+})
+
+t.test('the event channel resubscribes after Redis restarts and drops what may have been missed', { skip }, async (t) => {
+  const redisPort = port()
+  let redis = startRedis(redisPort)
+  t.teardown(() => { redis.kill('SIGKILL') })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const { app } = await buildTestApp(t, { REDIS_URL: `redis://127.0.0.1:${redisPort}` })
+  const account = await createTestAccount(app)
+  const heard: CacheEvent[] = []
+  app.events.subscribe((event) => { heard.push(event) })
+  t.equal((await call(app, { url: '/api/v1/keys/current', key: account.key })).statusCode, 200, 'the key is cached')
+
+  redis.kill('SIGKILL')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  redis = startRedis(redisPort)
+  t.ok(await waitUntil(async () => heard.some((event) => event.type === 'cache.reset')), 'a reset once the channel is back')
+  const loads = app.verifier.databaseLoads
+  t.equal((await call(app, { url: '/api/v1/keys/current', key: account.key })).statusCode, 200)
+  t.equal(app.verifier.databaseLoads, loads + 1, 'the cached key was dropped: looked up again')
+
+  // Another instance (a plain client here) announces a change: it is heard, so the subscription is live again.
+  const other = new Redis(`redis://127.0.0.1:${redisPort}`)
+  t.teardown(() => { other.disconnect() })
+  const change: CacheEvent = { type: 'key.changed', keyId: account.keyId, accountId: account.accountId }
+  t.ok(await waitUntil(async () => {
+    await other.publish('voxpria:cache-events', JSON.stringify({ origin: 'another-instance', event: change }))
+    return heard.some((event) => event.type === 'key.changed')
+  }), 'events from other instances arrive after the restart')
 })

@@ -142,6 +142,11 @@ export class KeyVerifier {
     }
   }
 
+  invalidateAll(): void {
+    this.generation++
+    this.cache.clear()
+  }
+
   async flushLastUsed(): Promise<void> {
     if (this.pendingLastUsed.size === 0) return
     const batch = [...this.pendingLastUsed.entries()]
