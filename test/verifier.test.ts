@@ -1,6 +1,6 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { KeyVerifier } from '../src/auth/verifier.js'
+import { cacheIndex, KeyVerifier } from '../src/auth/verifier.js'
 import { buildTestApp, createTestAccount, TEST_PEPPER } from './helper/app.js'
 
 // The verifier on its own (no HTTP): what its cache keeps, counted by its database lookups.
@@ -12,6 +12,10 @@ t.test('a verified key is served from the cache: one lookup for many requests', 
   t.teardown(() => verifier.close())
   for (let i = 0; i < 5; i++) t.ok((await verifier.verify(account.key)).ok)
   t.equal(verifier.databaseLoads, 1)
+  // Filed under its SHA-256 index, not under the secret: a heap snapshot of the cache holds no key.
+  const cached = [...(verifier as unknown as { cache: Map<string, unknown> }).cache.keys()]
+  t.same(cached, [cacheIndex(account.key)])
+  t.notOk(cached.some((index) => index.includes(account.key.slice(4, 20))), 'no part of the secret in the index')
 })
 
 t.test('a lookup that invalidations keep overtaking is used once, never cached', async (t) => {

@@ -1,4 +1,4 @@
-import { timingSafeEqual, type KeyObject } from 'node:crypto'
+import { hash, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { eq, sql } from 'drizzle-orm'
 import { LRUCache } from 'lru-cache'
 import { accounts, apiKeys, type AccountRow, type ApiKeyRow } from '../db/schema/index.js'
@@ -16,8 +16,6 @@ export interface Principal {
   scopes: ReadonlySet<Scope>
   allowlist: readonly CidrRange[]
   limits: PlanLimits
-  /** The stored digest as bytes, for the constant-time confirmation on every request. */
-  digest: Buffer
   /** Epoch ms of revocation / expiry (Infinity when none): checked on every request, cheaply. */
   revokedAtMs: number
   expiresAtMs: number
@@ -37,6 +35,17 @@ export interface VerifierOptions {
   lastUsedFlushMs?: number
 }
 
+/**
+ * Where a presented secret is filed in the in-process cache: its SHA-256, computed in a fraction
+ * of the HMAC's time (one-shot, no hasher object), which every request pays while the HMAC is
+ * paid only on a miss. Unkeyed is safe here: it indexes memory, is never stored, and the secret
+ * it hashes is ~290 random bits, so neither the hash nor its timing in a map lookup can be
+ * turned back into a key. What the database holds and is looked up by stays the peppered HMAC.
+ */
+export function cacheIndex(presented: string): string {
+  return hash('sha256', presented, 'base64')
+}
+
 /** Unknown digests are remembered briefly so a flood of bad keys does not become a flood of queries. */
 const NEGATIVE_TTL_MS = 5_000
 
@@ -46,7 +55,8 @@ const NEGATIVE_TTL_MS = 5_000
  * checked against the clock on every request, so a cached entry is never served past either.
  */
 export class KeyVerifier {
-  private readonly cache: LRUCache<string, CacheEntry>
+  /** Keyed by `cacheIndex(secret)`; the secret itself rides along as fetch context to a miss. */
+  private readonly cache: LRUCache<string, CacheEntry, string>
   private readonly pendingLastUsed = new Map<string, Date>()
   private readonly flushTimer: NodeJS.Timeout
   /** Database lookups made so far: flat in steady state (every request served from cache). */
@@ -67,11 +77,11 @@ export class KeyVerifier {
       .from(apiKeys).innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
       .where(eq(apiKeys.digest, sql.placeholder('digest'))).limit(1)
       .prepare('voxpria_key_by_digest')
-    this.cache = new LRUCache<string, CacheEntry>({
+    this.cache = new LRUCache<string, CacheEntry, string>({
       max: options.maxEntries ?? 50_000,
       ttl: Math.max(options.ttlMs, 1),
-      fetchMethod: async (digest, _stale, { options: fetchOptions }) => {
-        const { entry, settled } = await this.loadConsistent(digest)
+      fetchMethod: async (_index, _stale, { options: fetchOptions, context: presented }) => {
+        const { entry, settled } = await this.loadConsistent(presented)
         if (!entry.found) fetchOptions.ttl = Math.min(NEGATIVE_TTL_MS, Math.max(options.ttlMs, 1))
         // Invalidations kept arriving while it loaded: answer the requests waiting on this lookup
         // (they overlapped the change), but keep the row no longer than that.
@@ -85,17 +95,16 @@ export class KeyVerifier {
 
   async verify(presented: string, nowMs = Date.now()): Promise<Verification> {
     if (!isWellFormedApiKey(presented)) return { ok: false, reason: 'invalid_api_key', displayPrefix: null }
-    const digest = keyDigestBytes(this.pepper, presented)
-    const hex = digest.toString('hex')
+    let entry: CacheEntry | undefined
     // KEY_CACHE_TTL_MS=0 turns the cache off: every request asks the database (benchmarks use it).
-    // Otherwise a synchronous hit first: fetch() costs a promise and its bookkeeping even on a hit.
-    const entry = this.options.ttlMs === 0 ? await this.load(hex) : this.cache.get(hex) ?? await this.cache.fetch(hex)
+    if (this.options.ttlMs === 0) entry = await this.load(presented)
+    else {
+      // A synchronous hit first: fetch() costs a promise and its bookkeeping even on a hit.
+      const index = cacheIndex(presented)
+      entry = this.cache.get(index) ?? await this.cache.fetch(index, { context: presented })
+    }
     if (!entry?.found) return { ok: false, reason: 'invalid_api_key', displayPrefix: displayPrefix(presented) }
     const { principal } = entry
-    // Defence in depth: the index matched on the digest; confirm it without a timing signal.
-    if (!timingSafeEqual(principal.digest, digest)) {
-      return { ok: false, reason: 'invalid_api_key', displayPrefix: displayPrefix(presented) }
-    }
     const { key } = principal
     if (principal.revokedAtMs <= nowMs) {
       return { ok: false, reason: 'revoked_api_key', displayPrefix: key.displayPrefix, keyId: key.id, accountId: key.accountId }
@@ -119,10 +128,10 @@ export class KeyVerifier {
    */
   private generation = 0
 
-  private async loadConsistent(digest: string): Promise<{ entry: CacheEntry; settled: boolean }> {
+  private async loadConsistent(presented: string): Promise<{ entry: CacheEntry; settled: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const started = this.generation
-      const entry = await this.load(digest)
+      const entry = await this.load(presented)
       const settled = this.generation === started
       if (settled || attempt === 2) return { entry, settled }
     }
@@ -165,10 +174,14 @@ export class KeyVerifier {
     await this.flushLastUsed()
   }
 
-  private async load(digest: string): Promise<CacheEntry> {
+  /** The database lookup by HMAC digest: the only place a presented secret is peppered and hashed. */
+  private async load(presented: string): Promise<CacheEntry> {
     this.databaseLoads++
-    const [row] = await this.lookup.execute({ digest })
+    const digest = keyDigestBytes(this.pepper, presented)
+    const [row] = await this.lookup.execute({ digest: digest.toString('hex') })
     if (!row) return { found: false }
+    // Defence in depth: the unique index matched on the digest; confirm it without a timing signal.
+    if (!timingSafeEqual(Buffer.from(row.key.digest, 'hex'), digest)) return { found: false }
     const allowlist = row.key.ipAllowlist.map((entry) => parseCidr(entry)).filter((range): range is CidrRange => range !== null)
     return {
       found: true,
@@ -178,7 +191,6 @@ export class KeyVerifier {
         scopes: effectiveScopes(row.key.scopes),
         allowlist,
         limits: limitsFor(row.account),
-        digest: Buffer.from(row.key.digest, 'hex'),
         revokedAtMs: row.key.revokedAt?.getTime() ?? Infinity,
         expiresAtMs: row.key.expiresAt?.getTime() ?? Infinity,
       },
