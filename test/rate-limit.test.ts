@@ -57,6 +57,29 @@ t.test('refused requests are not counted; both stores agree step by step', async
   t.equal(final.windows[1]!.remaining, 0, 'the hour saw exactly 5 admitted requests')
 })
 
+t.test('requests arriving together are decided one by one in arrival order, per id', async (t) => {
+  for (const [name, store] of stores(t)) {
+    const specs = [{ name: 'minute', windowMs: 60_000, limit: 5 }, { name: 'hour', windowMs: 3_600_000, limit: 100 }]
+    const id = `together-${randomBytes(4).toString('hex')}`
+    const other = `${id}-other`
+    const now = MINUTE_START + 30_000
+    // One event-loop turn: the Redis store sends these as one script call per id.
+    const [first, second, peeked] = await Promise.all([
+      Promise.all(Array.from({ length: 8 }, () => store.consume(id, specs, now))),
+      Promise.all(Array.from({ length: 2 }, () => store.consume(other, specs, now))),
+      store.peek(id, specs, now),
+    ])
+    t.same(first.map((decision) => decision.allowed), [true, true, true, true, true, false, false, false], `${name}: exactly the limit, in order`)
+    t.same(first.map((decision) => decision.windows[0]!.remaining), [4, 3, 2, 1, 0, 0, 0, 0], `${name}: each sees those admitted before it`)
+    t.same(first.slice(5).map((decision) => decision.blockedBy), ['minute', 'minute', 'minute'])
+    t.ok(first.slice(5).every((decision) => (decision.retryAfterSeconds ?? 0) >= 1), `${name}: refusals carry a retry-after`)
+    t.same(second.map((decision) => decision.windows[0]!.remaining), [4, 3], `${name}: another id in the same turn is counted on its own`)
+    t.equal(peeked.allowed, false, `${name}: a peek after them in the same turn sees the minute full`)
+    const after = await store.peek(id, specs, now)
+    t.equal(after.windows[1]!.remaining, 95, `${name}: the hour counted the 5 admitted, not the 3 refused`)
+  }
+})
+
 t.test('exactly the limit is admitted under concurrency; the hour is untouched by refusals', async (t) => {
   const { app } = await buildTestApp(t)
   const account = await createTestAccount(app, { plan: 'free_trial' })
