@@ -36,7 +36,7 @@ export default fp(async (fastify) => {
     name: 'usage_events',
     size: config.USAGE_BUFFER_SIZE,
     maxAgeMs: config.USAGE_FLUSH_INTERVAL_MS,
-    write: (batch) => writeUsageBatch(db, batch),
+    write: (batch) => writeUsageBatch(fastify.database, batch),
     log,
   })
   const failedAuth = new BatchBuffer<FailedAuthEntry>({

@@ -215,9 +215,9 @@ t.test('usage log through the API', async (t) => {
       status, latencyMs, clientIp: '192.0.2.1', userAgent: null, rateLimit, createdAt: new Date(at),
     })
     // Two batches into the same minute: the second is added to the first rollup row, histograms element-wise.
-    await writeUsageBatch(app.database.db, [entry(anchor, 200, 3), entry(anchor + 1_000, 404, 40)])
-    await writeUsageBatch(app.database.db, [entry(anchor + 2_000, 429, 1, 'limited'), entry(anchor + MINUTE, 200, 150)])
-    await writeUsageBatch(app.database.db, [entry(anchor - 2 * HOUR, 500, 700), entry(anchor - 3 * DAY, 200, 12)])
+    await writeUsageBatch(app.database, [entry(anchor, 200, 3), entry(anchor + 1_000, 404, 40)])
+    await writeUsageBatch(app.database, [entry(anchor + 2_000, 429, 1, 'limited'), entry(anchor + MINUTE, 200, 150)])
+    await writeUsageBatch(app.database, [entry(anchor - 2 * HOUR, 500, 700), entry(anchor - 3 * DAY, 200, 12)])
     const to = anchor + 30 * MINUTE
     const usage = (query: string) => call(app, { url: `/api/v1/keys/${subject.id}/usage${query}`, key: owner.key })
 
@@ -286,6 +286,18 @@ t.test('usage log through the API', async (t) => {
     const totals = series.data.reduce((sum: { requests: number; errors: number }, bucket: { requests: number; errors: number }) =>
       ({ requests: sum.requests + bucket.requests, errors: sum.errors + bucket.errors }), { requests: 0, errors: 0 })
     t.same(totals, { requests: 6, errors: 1 })
+  })
+
+  t.test('values that COPY treats specially are stored as sent', async (t) => {
+    const owner = await createTestAccount(app)
+    const agents = ['tab\there', 'line\nbreak\rreturn', 'back\\slash \\N \\t', '\\N', 'nul\u0000dropped', '']
+    await writeUsageBatch(app.database, agents.map((userAgent, i) => ({
+      id: `req_copy_${owner.keyId.slice(4)}_${i}`, accountId: owner.accountId, keyId: owner.keyId, method: 'GET', route: '/api/v1/odd\\route',
+      status: 200, latencyMs: 1, clientIp: '::ffff:192.0.2.9', userAgent, rateLimit: 'allowed' as const, createdAt: new Date(Date.now() - 1_000 + i),
+    })))
+    const stored = (await eventsOf(app, owner.keyId)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+    t.same(stored.map((row) => row.userAgent), agents.map((agent) => agent.replace('\u0000', '')), 'every agent exactly (NUL cannot be stored in text)')
+    t.ok(stored.every((row) => row.route === '/api/v1/odd\\route' && row.clientIp === '192.0.2.9' && row.clientNetwork === '192.0.2.0/24'))
   })
 
   t.test('tenant isolation: another account’s key id is a 404 on both endpoints', async (t) => {

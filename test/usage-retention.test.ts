@@ -24,7 +24,7 @@ t.test('retention: rows past the cutoff are pruned in bounded batches, newer row
     createdAt: new Date(NOW.getTime() - daysAgo * DAY + plusMs),
   })
   // 7 raw rows past 30 days (spread over distinct minutes), 2 within; rollups at 401 and 399 days.
-  await writeUsageBatch(db, [
+  await writeUsageBatch(app.database, [
     ...Array.from({ length: 5 }, (_, i) => at(31, i * 60_000)),
     at(401), at(399), at(30, 60_000), at(29),
   ])

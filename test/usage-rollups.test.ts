@@ -59,7 +59,7 @@ t.test('100,000 usage rows: the 30-day day series is answered from rollups, not 
   }
 
   const writeStarted = performance.now()
-  for (let i = 0; i < entries.length; i += BATCH) await writeUsageBatch(db, entries.slice(i, i + BATCH))
+  for (let i = 0; i < entries.length; i += BATCH) await writeUsageBatch(app.database, entries.slice(i, i + BATCH))
   const writeMs = performance.now() - writeStarted
 
   const [raw] = await db.select({ n: count() }).from(usageEvents).where(eq(usageEvents.accountId, owner.accountId))

@@ -6,6 +6,7 @@ import * as schema from './schema/index.js'
 import type { Config } from '../config.js'
 import { MIGRATIONS_DIR } from '../paths.js'
 import { lockDataDir } from './pglite-lock.js'
+import { pgliteBulkWriter, postgresBulkWriter, type BulkWriter } from './bulk.js'
 
 /** Both drivers (postgres.js and PGlite) behind the one type the rest of the code sees. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -13,6 +14,8 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
 export interface DatabaseHandle {
   db: Database
   kind: 'postgres' | 'pglite'
+  /** COPY and prebuilt statements in one transaction on the driver itself (usage log batches). */
+  bulk: BulkWriter
   migrate(): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
@@ -39,6 +42,7 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
   return {
     db,
     kind: 'postgres',
+    bulk: postgresBulkWriter(client),
     async migrate() {
       const session = postgres(url, { max: 1, onnotice: () => {} })
       try {
@@ -74,6 +78,7 @@ async function openPglite(options: DatabaseOptions): Promise<DatabaseHandle> {
   return {
     db,
     kind: 'pglite',
+    bulk: pgliteBulkWriter(client),
     async migrate() {
       await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR })
     },

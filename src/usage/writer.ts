@@ -1,6 +1,7 @@
-import { getTableColumns, sql, type SQL } from 'drizzle-orm'
+import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm'
 import type { PgColumn } from 'drizzle-orm/pg-core'
 import type { Executor } from '../db/executor.js'
+import { copyText, type BulkWriter } from '../db/bulk.js'
 import { failedAuthEvents, usageEvents, usageRollups } from '../db/schema/index.js'
 import { bucketOf, emptyHistogram, type Histogram } from './histogram.js'
 import { canonicalAddress, clientNetwork } from './network.js'
@@ -36,11 +37,12 @@ export interface FailedAuthEntry {
 }
 
 /**
- * Rows per statement. Each chunk travels as ONE json parameter (see `recordset`), so PostgreSQL's
- * 65,535-parameter ceiling never comes into play; the bound is on how long the event loop spends
- * serialising one chunk (the requests being served meanwhile wait that long), so it stays small.
+ * Rows serialised at a time. A rollup chunk travels as ONE json parameter (see `recordset`), so
+ * PostgreSQL's 65,535-parameter ceiling never comes into play; usage rows stream through COPY.
+ * The bound is on how long the event loop spends serialising one chunk (the requests being served
+ * meanwhile wait that long), so it stays small.
  */
-const ROWS_PER_STATEMENT = 1_000
+const ROWS_PER_CHUNK = 1_000
 
 const MINUTE_MS = 60_000
 
@@ -84,19 +86,11 @@ function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
  * both PGlite and postgres.js — what decides how much traffic one writer keeps up with.
  */
 function recordset(columns: readonly PgColumn[], rows: readonly Record<string, unknown>[]): SQL {
-  return recordsetOfJson(columns, JSON.stringify(rows))
-}
-
-/**
- * `recordset` for rows already serialised as a JSON array, whose objects may carry each column
- * under a shorter key (`keys`). `json`, not `jsonb`: the text is read once, so converting it to
- * jsonb's binary form first would be work for nothing.
- */
-function recordsetOfJson(columns: readonly PgColumn[], json: string, keys: Readonly<Record<string, string>> = {}): SQL {
-  const key = (column: PgColumn) => keys[column.name] ?? column.name
-  const names = columns.map((column) => `"${key(column)}"`).join(', ')
-  const definition = columns.map((column) => `"${key(column)}" ${column.getSQLType()}`).join(', ')
-  return sql`select ${sql.raw(names)} from json_to_recordset(${json}::json) as r(${sql.raw(definition)})`
+  // `json`, not `jsonb`: the text is read once, so converting it to jsonb's binary form first
+  // would be work for nothing.
+  const names = columns.map((column) => `"${column.name}"`).join(', ')
+  const definition = columns.map((column) => `"${column.name}" ${column.getSQLType()}`).join(', ')
+  return sql`select ${sql.raw(names)} from json_to_recordset(${JSON.stringify(rows)}::json) as r(${sql.raw(definition)})`
 }
 
 interface Client {
@@ -104,36 +98,28 @@ interface Client {
   network: string
 }
 
-/**
- * The key each usage_events column travels under in the JSON text. Key names are repeated in
- * every row and were a third of its bytes: bytes built, encoded, sent and parsed per request.
- */
-const USAGE_EVENT_KEYS = {
-  id: 'i', account_id: 'a', key_id: 'k', method: 'm', route: 'r', status: 's', latency_ms: 'l',
-  client_ip: 'c', client_network: 'n', user_agent: 'u', rate_limit: 'x', created_at: 't',
-} as const
+/** The usage_events columns in the order `usageRowCopy` writes them. */
+const USAGE_EVENT_COPY_COLUMNS = ['id', 'account_id', 'key_id', 'method', 'route', 'status', 'latency_ms', 'client_ip',
+  'client_network', 'user_agent', 'rate_limit', 'created_at'] as const
 
-/**
- * One usage_events row as the JSON object `recordsetOfJson` reads, written as text: this runs
- * once per request, and building an object per row for JSON.stringify to walk measurably cost
- * more. Every string goes through JSON.stringify, so no value can break out of its field.
- */
-function usageRowJson(entry: UsageEntry, client: Client): string {
-  return `{"i":${JSON.stringify(entry.id)},"a":${JSON.stringify(entry.accountId)},"k":${JSON.stringify(entry.keyId)},`
-    + `"m":${JSON.stringify(entry.method)},"r":${JSON.stringify(entry.route)},"s":${entry.status},"l":${entry.latencyMs},`
-    + `"c":${JSON.stringify(client.address)},"n":${JSON.stringify(client.network)},"u":${JSON.stringify(entry.userAgent)},`
-    + `"x":${JSON.stringify(entry.rateLimit)},"t":"${entry.createdAt.toISOString()}"}`
+/** One usage_events row as a line of COPY text. Written out by hand: this runs once per request. */
+function usageRowCopy(entry: UsageEntry, client: Client): string {
+  return `${copyText(entry.id)}\t${copyText(entry.accountId)}\t${copyText(entry.keyId)}\t${copyText(entry.method)}\t`
+    + `${copyText(entry.route)}\t${entry.status}\t${entry.latencyMs}\t${copyText(client.address)}\t${copyText(client.network)}\t`
+    + `${entry.userAgent === null ? '\\N' : copyText(entry.userAgent)}\t${entry.rateLimit}\t${entry.createdAt.toISOString()}\n`
 }
 
-const USAGE_EVENT_COLUMNS = Object.values(getTableColumns(usageEvents))
-// usageRowJson is written by hand: a column added to usage_events without it fails here, at start.
+// Written by hand, so checked at start: a column added to usage_events without the encoder, or
+// a field too many or too few, fails here rather than at the first COPY.
 {
-  const sample = JSON.parse(usageRowJson({ id: '', accountId: '', keyId: '', method: '', route: '', status: 0, latencyMs: 0, clientIp: '',
-    userAgent: null, rateLimit: 'allowed', createdAt: new Date(0) }, { address: '', network: '' })) as object
-  const keys: Readonly<Record<string, string>> = USAGE_EVENT_KEYS
-  const missing = USAGE_EVENT_COLUMNS.map((column) => column.name).filter((name) => !keys[name] || !(keys[name]! in sample))
-  if (missing.length > 0) throw new Error(`usageRowJson does not write usage_events column(s) ${missing.join(', ')}`)
+  const named = new Set<string>(USAGE_EVENT_COPY_COLUMNS)
+  const missing = Object.values(getTableColumns(usageEvents)).map((column) => column.name).filter((name) => !named.has(name))
+  if (missing.length > 0) throw new Error(`usageRowCopy does not write usage_events column(s) ${missing.join(', ')}`)
+  const sample = usageRowCopy({ id: '', accountId: '', keyId: '', method: '', route: '', status: 0, latencyMs: 0, clientIp: '',
+    userAgent: null, rateLimit: 'allowed', createdAt: new Date(0) }, { address: '', network: '' })
+  if (sample.split('\t').length !== USAGE_EVENT_COPY_COLUMNS.length) throw new Error('usageRowCopy writes a different number of fields than it names')
 }
+
 const USAGE_ROLLUP_COLUMNS = Object.values(getTableColumns(usageRollups))
 /** All but the serial id. */
 const FAILED_AUTH_COLUMNS = Object.values(getTableColumns(failedAuthEvents)).filter((column) => column.name !== 'id')
@@ -143,7 +129,7 @@ const FAILED_AUTH_COLUMNS = Object.values(getTableColumns(failedAuthEvents)).fil
  * so a rollup never counts a request whose row is missing, or the reverse. Rollups of a minute
  * already stored (earlier batch, other instance) are added to, histograms element by element.
  */
-export async function writeUsageBatch(db: Executor, entries: readonly UsageEntry[]): Promise<void> {
+export async function writeUsageBatch({ db, bulk }: { db: Executor; bulk: BulkWriter }, entries: readonly UsageEntry[]): Promise<void> {
   if (entries.length === 0) return
   const clients = new Map<string, Client>()
   const clientOf = (ip: string) => {
@@ -163,14 +149,14 @@ export async function writeUsageBatch(db: Executor, entries: readonly UsageEntry
     rate_limited: rollup.rateLimited,
     latency_histogram: rollup.latencyHistogram,
   }))
-  await db.transaction(async (tx) => {
-    for (const chunk of chunks(entries, ROWS_PER_STATEMENT)) {
-      // Serialised chunk by chunk, just before it is sent: requests are served between chunks.
-      const json = `[${chunk.map((entry) => usageRowJson(entry, clientOf(entry.clientIp))).join(',')}]`
-      await tx.insert(usageEvents).select(recordsetOfJson(USAGE_EVENT_COLUMNS, json, USAGE_EVENT_KEYS))
-    }
-    for (const chunk of chunks(rollups, ROWS_PER_STATEMENT)) {
-      await tx.insert(usageRollups).select(recordset(USAGE_ROLLUP_COLUMNS, chunk)).onConflictDoUpdate({
+  // Lazily, chunk by chunk, as COPY takes them: requests are served between chunks.
+  function* rows(): Generator<string> {
+    for (const chunk of chunks(entries, ROWS_PER_CHUNK)) yield chunk.map((entry) => usageRowCopy(entry, clientOf(entry.clientIp))).join('')
+  }
+  await bulk.transaction(async (tx) => {
+    await tx.copy(getTableName(usageEvents), USAGE_EVENT_COPY_COLUMNS, rows())
+    for (const chunk of chunks(rollups, ROWS_PER_CHUNK)) {
+      await tx.execute(db.insert(usageRollups).select(recordset(USAGE_ROLLUP_COLUMNS, chunk)).onConflictDoUpdate({
         target: [usageRollups.keyId, usageRollups.minute],
         set: {
           requests: sql.raw('usage_rollups.requests + excluded.requests'),
@@ -180,7 +166,7 @@ export async function writeUsageBatch(db: Executor, entries: readonly UsageEntry
           latencyHistogram: sql.raw(`(select array_agg(coalesce(a, 0) + coalesce(b, 0) order by i)
             from unnest(usage_rollups.latency_histogram, excluded.latency_histogram) with ordinality as t(a, b, i))`),
         },
-      })
+      }))
     }
   })
 }
@@ -197,7 +183,7 @@ export async function writeFailedAuthBatch(db: Executor, entries: readonly Faile
     created_at: entry.createdAt.toISOString(),
   }))
   const names = sql.raw(FAILED_AUTH_COLUMNS.map((column) => `"${column.name}"`).join(', '))
-  for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) {
+  for (const chunk of chunks(rows, ROWS_PER_CHUNK)) {
     await db.execute(sql`insert into ${failedAuthEvents} (${names}) ${recordset(FAILED_AUTH_COLUMNS, chunk)}`)
   }
 }

@@ -1,0 +1,89 @@
+import type { PGlite } from '@electric-sql/pglite'
+import type { Sql } from 'postgres'
+
+/** A statement built (not run) by drizzle's query builder: `db.insert(…)….toSQL()`. */
+export interface BuiltQuery {
+  toSQL(): { sql: string; params: unknown[] }
+}
+
+export interface BulkTransaction {
+  /**
+   * `COPY table (columns) FROM STDIN` in PostgreSQL's text format: one row per line, columns
+   * tab-separated, each value escaped with `copyText` (or `\N` for null). The rows come in chunks
+   * so that a large batch is built a piece at a time.
+   */
+  copy(table: string, columns: readonly string[], chunks: Iterable<string>): Promise<void>
+  execute(query: BuiltQuery): Promise<void>
+}
+
+/**
+ * Bulk writes on the driver itself, for what drizzle cannot express: COPY, which loads rows at
+ * roughly half of PostgreSQL's CPU cost per row of an INSERT … SELECT (measured on usage rows).
+ * Statements still come from drizzle's builder, so the schema stays the single source of names.
+ */
+export interface BulkWriter {
+  transaction(work: (tx: BulkTransaction) => Promise<void>): Promise<void>
+}
+
+function copyStatement(table: string, columns: readonly string[], source: string): string {
+  return `copy "${table}" (${columns.map((column) => `"${column}"`).join(', ')}) from ${source}`
+}
+
+export function postgresBulkWriter(client: Sql): BulkWriter {
+  return {
+    async transaction(work) {
+      await client.begin(async (tx) => {
+        await work({
+          async copy(table, columns, chunks) {
+            const stream = await tx.unsafe(copyStatement(table, columns, 'stdin')).writable()
+            const done = new Promise<void>((resolve, reject) => {
+              stream.once('finish', resolve)
+              stream.once('error', reject)
+            })
+            for (const chunk of chunks) {
+              // Respect backpressure: a slow server must not make us hold every chunk at once.
+              if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve))
+            }
+            stream.end()
+            await done
+          },
+          async execute(query) {
+            const { sql, params } = query.toSQL()
+            await tx.unsafe(sql, params as never[])
+          },
+        })
+      })
+    },
+  }
+}
+
+/** PGlite reads COPY input from a Blob it exposes as /dev/blob. */
+export function pgliteBulkWriter(client: PGlite): BulkWriter {
+  return {
+    async transaction(work) {
+      await client.transaction(async (tx) => {
+        await work({
+          async copy(table, columns, chunks) {
+            await tx.query(copyStatement(table, columns, `'/dev/blob'`), [], { blob: new Blob([...chunks]) })
+          },
+          async execute(query) {
+            const { sql, params } = query.toSQL()
+            await tx.query(sql, params)
+          },
+        })
+      })
+    },
+  }
+}
+
+const COPY_SPECIAL = /[\\\t\n\r\0]/
+const COPY_SPECIALS = /[\\\t\n\r\0]/g
+const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '' }
+
+/**
+ * A text value for COPY's text format: backslash, tab, newline and carriage return escaped, so a
+ * value can never end its column or its row. NUL cannot be stored in PostgreSQL text: dropped.
+ */
+export function copyText(value: string): string {
+  return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIALS, (char) => COPY_ESCAPES[char]!) : value
+}
