@@ -58,7 +58,7 @@ export interface Summary {
   machine: Machine
   /** The commit built, and how many service files differed from it (the working tree is built). */
   source: { commit: string; uncommittedFiles: number }
-  settings: { rounds: number; connections: number; keyPoolSize: number; headlineSeconds: number; headlineWarmupSeconds: number; scalingSeconds: number; scalingWarmupSeconds: number }
+  settings: { rounds: number; scalingRounds: number; connections: number; keyPoolSize: number; headlineSeconds: number; headlineWarmupSeconds: number; scalingSeconds: number; scalingWarmupSeconds: number }
   headline: { rounds: HeadlineRound[]; ratio: number; usageLogRatio: number; currentKeyP99Ms: number }
   scaling: ScalingRow[]
   lookupPlans: { keys: number; plan: LookupPlan }[]
@@ -91,7 +91,7 @@ export function formatSummary(summary: Summary): string {
     out.push('NOTE: other processes were busy on this machine when the bench started; every figure below understates the service.')
   }
 
-  out.push('', `Throughput: ${settings.rounds} interleaved round(s), ${settings.connections} connections, ${settings.headlineSeconds} s per run after a ${settings.headlineWarmupSeconds} s warm-up`)
+  out.push('', `Throughput: ${settings.rounds} interleaved round(s) in alternating order, ${settings.connections} connections, ${settings.headlineSeconds} s per run after a ${settings.headlineWarmupSeconds} s warm-up`)
   const row = (label: string, run: RunResult) => [label, int(run.rps), ms(run.p50Ms), ms(run.p99Ms), int(run.non2xx), int(run.errors), cpu(run.serviceCpuMsPerRequest)]
   out.push(table(['round / route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'service CPU ms/req'], headline.rounds.flatMap((round, i) => [
     row(`${i + 1} (a) GET /health`, round.health),
@@ -103,7 +103,7 @@ export function formatSummary(summary: Summary): string {
     ? round.health.serviceCpuMsPerRequest / round.currentKey.serviceCpuMsPerRequest : null).filter((value): value is number => value !== null)
   if (cpuRatios.length > 0) out.push(`service CPU per request a/b, median round: ${median(cpuRatios).toFixed(3)} (what b/a would be if the service alone were the bottleneck)`)
 
-  out.push('', `Key-count scaling: two databases, ${settings.rounds} interleaved round(s), GET /api/v1/keys/current, ${settings.connections} connections, ${settings.scalingSeconds} s each after a ${settings.scalingWarmupSeconds} s warm-up,`)
+  out.push('', `Key-count scaling: two databases, ${settings.scalingRounds} interleaved round(s), GET /api/v1/keys/current, ${settings.connections} connections, ${settings.scalingSeconds} s each after a ${settings.scalingWarmupSeconds} s warm-up,`)
   out.push(`requests rotating through ${settings.keyPoolSize} keys of the bench account (so that TTL 0 really misses the cache)`)
   out.push(table(['round', 'keys in db', 'key cache', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'service CPU ms/req', 'db lookups/req'], summary.scaling.map((row) => [
     String(row.round), int(row.keys), row.cache === 'on' ? 'on (default)' : 'off (TTL 0)', int(row.result.rps), ms(row.result.p50Ms), ms(row.result.p99Ms),
