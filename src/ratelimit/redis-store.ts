@@ -85,8 +85,14 @@ export class RedisStore implements RateLimitStore {
     pipeline.exec().then((results) => {
       runs.forEach((run, i) => {
         const [error, reply] = results?.[i] ?? [new Error('rate-limit pipeline returned no result')]
-        if (error) fail(run, error)
-        else this.settle(run, reply as (string | number)[])
+        if (error) return fail(run, error)
+        try {
+          this.settle(run, reply as (string | number)[])
+        } catch (malformed) {
+          // A reply we cannot read must reach the callers as an error (fallback or 503), not
+          // escape this callback as an unhandled rejection.
+          fail(run, malformed)
+        }
       })
     }, (error: unknown) => {
       for (const run of runs) fail(run, error)
