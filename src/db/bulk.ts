@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { PGlite } from '@electric-sql/pglite'
 import type { Sql } from 'postgres'
 
@@ -43,6 +44,8 @@ export function postgresBulkWriter(client: Sql): BulkWriter {
             for (const chunk of chunks) {
               // Respect backpressure: a slow server must not make us hold every chunk at once.
               if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve))
+              // Chunks are built as they are taken: let the requests waiting meanwhile be served.
+              await nextTurn()
             }
             stream.end()
             await done
@@ -64,7 +67,12 @@ export function pgliteBulkWriter(client: PGlite): BulkWriter {
       await client.transaction(async (tx) => {
         await work({
           async copy(table, columns, chunks) {
-            await tx.query(copyStatement(table, columns, `'/dev/blob'`), [], { blob: new Blob([...chunks]) })
+            const parts: string[] = []
+            for (const chunk of chunks) {
+              parts.push(chunk)
+              await nextTurn()
+            }
+            await tx.query(copyStatement(table, columns, `'/dev/blob'`), [], { blob: new Blob(parts) })
           },
           async execute(query) {
             const { sql, params } = query.toSQL()
