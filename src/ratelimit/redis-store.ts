@@ -75,14 +75,21 @@ export class RedisStore implements RateLimitStore {
     const runs = [...this.pending.values()].flat()
     this.pending = new Map()
     const deadline = this.staleAfterMs === undefined ? '' : String(Date.now() + this.clockOffsetMs + this.staleAfterMs)
-    const pipeline = this.redis.pipeline()
-    for (const run of runs) {
-      const args: (string | number)[] = [1, `{${this.namespace}:${run.id}}`, run.nowMs === undefined ? '' : String(run.nowMs), run.mode,
-        run.nowMs === undefined ? deadline : '', run.checks.length]
-      for (const spec of run.specs) args.push(spec.windowMs, spec.limit)
-      pipeline.slidingWindow(...args)
+    let sent: Promise<[Error | null, unknown][] | null>
+    try {
+      const pipeline = this.redis.pipeline()
+      for (const run of runs) {
+        const args: (string | number)[] = [1, `{${this.namespace}:${run.id}}`, run.nowMs === undefined ? '' : String(run.nowMs), run.mode,
+          run.nowMs === undefined ? deadline : '', run.checks.length]
+        for (const spec of run.specs) args.push(spec.windowMs, spec.limit)
+        pipeline.slidingWindow(...args)
+      }
+      sent = pipeline.exec()
+    } catch (error) {
+      // This runs from setImmediate: a throw here would take the process down, not one request.
+      sent = Promise.reject(error)
     }
-    pipeline.exec().then((results) => {
+    sent.then((results) => {
       runs.forEach((run, i) => {
         const [error, reply] = results?.[i] ?? [new Error('rate-limit pipeline returned no result')]
         if (error) return fail(run, error)
