@@ -300,6 +300,24 @@ t.test('usage log through the API', async (t) => {
     t.ok(stored.every((row) => row.route === '/api/v1/odd\\route' && row.clientIp === '192.0.2.9' && row.clientNetwork === '192.0.2.0/24'))
   })
 
+  t.test('a batch that fails part-way is rolled back whole, and the next batch is written', async (t) => {
+    const owner = await createTestAccount(app)
+    let n = 0
+    const entry = (overrides: Partial<UsageEntry> = {}): UsageEntry => ({
+      id: `req_fail_${owner.keyId.slice(4)}_${n++}`, accountId: owner.accountId, keyId: owner.keyId, method: 'GET', route: '/api/v1/keys/current',
+      status: 200, latencyMs: 2, clientIp: '192.0.2.20', userAgent: 'ok', rateLimit: 'allowed', createdAt: new Date(Date.now() - 5_000 + n), ...overrides,
+    })
+    // 2,500 good rows around a bad one: the server refuses it in the middle of the COPY stream.
+    const refused = [...Array.from({ length: 1_500 }, () => entry()), entry({ latencyMs: Number.NaN }), ...Array.from({ length: 1_000 }, () => entry())]
+    await t.rejects(writeUsageBatch(app.database, refused), 'the server refusing a row fails the batch')
+    // Building a row throws (an invalid date) after the first chunk has already been sent.
+    const unbuildable = [...Array.from({ length: 1_500 }, () => entry()), entry({ createdAt: new Date(Number.NaN) })]
+    await t.rejects(writeUsageBatch(app.database, unbuildable), RangeError, 'a row that cannot be built fails the batch')
+    t.equal((await eventsOf(app, owner.keyId)).length, 0, 'nothing of either batch was stored')
+    await writeUsageBatch(app.database, [entry(), entry()])
+    t.equal((await eventsOf(app, owner.keyId)).length, 2, 'the connection is usable again: the next batch is written')
+  })
+
   t.test('tenant isolation: another account’s key id is a 404 on both endpoints', async (t) => {
     const a = await createTestAccount(app)
     const b = await createTestAccount(app)

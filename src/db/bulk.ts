@@ -41,11 +41,23 @@ export function postgresBulkWriter(client: Sql): BulkWriter {
               stream.once('finish', resolve)
               stream.once('error', reject)
             })
-            for (const chunk of chunks) {
-              // Respect backpressure: a slow server must not make us hold every chunk at once.
-              if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve))
-              // Chunks are built as they are taken: let the requests waiting meanwhile be served.
-              await nextTurn()
+            // The server can refuse the data (or the connection drop) while chunks are still being
+            // written: that rejection is awaited below, and must not count as unhandled meanwhile.
+            done.catch(() => {})
+            try {
+              for (const chunk of chunks) {
+                // Respect backpressure: a slow server must not make us hold every chunk at once.
+                if (!stream.write(chunk)) await Promise.race([new Promise((resolve) => stream.once('drain', resolve)), done])
+                // Chunks are built as they are taken: let the requests waiting meanwhile be served.
+                await nextTurn()
+                if (stream.errored) break
+              }
+            } catch (error) {
+              // Building a chunk failed: abort the COPY (CopyFail) so the connection leaves copy mode
+              // and the transaction rolls back, then report the original error.
+              stream.destroy(error as Error)
+              await done.catch(() => {})
+              throw error
             }
             stream.end()
             await done
