@@ -310,6 +310,11 @@ t.test('usage log through the API', async (t) => {
     // 2,500 good rows around a bad one: the server refuses it in the middle of the COPY stream.
     const refused = [...Array.from({ length: 1_500 }, () => entry()), entry({ latencyMs: Number.NaN }), ...Array.from({ length: 1_000 }, () => entry())]
     await t.rejects(writeUsageBatch(app.database, refused), 'the server refusing a row fails the batch')
+    // A refused row in a batch small enough to be sent whole: the refusal reaches the client only
+    // after it has ended the COPY (porsager/postgres#1173: the driver's stream never settles then).
+    for (let i = 0; i < 5; i++) {
+      await t.rejects(writeUsageBatch(app.database, [entry(), entry({ latencyMs: Number.NaN })]), 'a refusal after the end of the data fails the batch')
+    }
     // Building a row throws (an invalid date) after the first chunk has already been sent.
     const unbuildable = [...Array.from({ length: 1_500 }, () => entry()), entry({ createdAt: new Date(Number.NaN) })]
     await t.rejects(writeUsageBatch(app.database, unbuildable), RangeError, 'a row that cannot be built fails the batch')

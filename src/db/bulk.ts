@@ -37,30 +37,32 @@ export function postgresBulkWriter(client: Sql): BulkWriter {
         await work({
           async copy(table, columns, chunks) {
             const stream = await tx.unsafe(copyStatement(table, columns, 'stdin')).writable()
-            const done = new Promise<void>((resolve, reject) => {
-              stream.once('finish', resolve)
-              stream.once('error', reject)
-            })
+            const failed = new Promise<never>((_, reject) => stream.once('error', reject))
             // The server can refuse the data (or the connection drop) while chunks are still being
             // written: that rejection is awaited below, and must not count as unhandled meanwhile.
-            done.catch(() => {})
+            failed.catch(() => {})
             try {
               for (const chunk of chunks) {
-                // Respect backpressure: a slow server must not make us hold every chunk at once.
-                if (!stream.write(chunk)) await Promise.race([new Promise((resolve) => stream.once('drain', resolve)), done])
-                // Chunks are built as they are taken: let the requests waiting meanwhile be served.
-                await nextTurn()
-                if (stream.errored) break
+                // One chunk on the wire at a time: a slow server must not make us hold every chunk
+                // at once, and requests waiting meanwhile are served between chunks.
+                await Promise.race([new Promise((resolve) => stream.write(chunk, resolve)), failed])
               }
             } catch (error) {
-              // Building a chunk failed: abort the COPY (CopyFail) so the connection leaves copy mode
-              // and the transaction rolls back, then report the original error.
+              // Building a chunk failed (or the server already refused one): abort the COPY
+              // (CopyFail) so the connection leaves copy mode and the transaction rolls back.
               stream.destroy(error as Error)
-              await done.catch(() => {})
               throw error
             }
-            stream.end()
-            await done
+            // Nothing is pending, so end() sends CopyDone at once. From then on postgres.js
+            // (3.4.9, porsager/postgres#1173) no longer tells the stream about a refusal: 'finish'
+            // would never come. A query queued behind the COPY does learn of it, because it runs in
+            // the transaction the refusal aborted; on success it is one pipelined round trip.
+            const finished = new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())))
+            try {
+              await Promise.all([Promise.race([finished, failed]), tx.unsafe('select 1')])
+            } catch (error) {
+              throw new Error(`COPY into ${table} was refused`, { cause: error })
+            }
           },
           async execute(query) {
             const { sql, params } = query.toSQL()
