@@ -1,6 +1,8 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cacheIndex, KeyVerifier } from '../src/auth/verifier.js'
+import { eq } from 'drizzle-orm'
+import { apiKeys } from '../src/db/schema/index.js'
 import { buildTestApp, createTestAccount, TEST_PEPPER } from './helper/app.js'
 
 // The verifier on its own (no HTTP): what its cache keeps, counted by its database lookups.
@@ -58,4 +60,41 @@ t.test('an expiry takes effect at its time even for a cached key', async (t) => 
   t.ok((await verifier.verify(account.key, expiresAt - 1)).ok, 'still valid a millisecond before')
   t.match(await verifier.verify(account.key, expiresAt), { ok: false, reason: 'expired_api_key' }, 'expired at its time, from the cache')
   t.equal(verifier.databaseLoads, 1)
+})
+
+t.test('last use is recorded in memory to the second and written in one batch', async (t) => {
+  const { app } = await buildTestApp(t)
+  const account = await createTestAccount(app)
+  const verifier = new KeyVerifier(app.database.db, TEST_PEPPER, { ttlMs: 60_000, lastUsedFlushMs: 3_600_000 })
+  t.teardown(() => verifier.close())
+  const verified = await verifier.verify(account.key)
+  if (!verified.ok) throw new Error('the test key did not verify')
+  const { principal } = verified
+  const lastUsedInDatabase = async () =>
+    (await app.database.db.select({ at: apiKeys.lastUsedAt }).from(apiKeys).where(eq(apiKeys.id, account.keyId)))[0]!.at
+  const start = Date.now()
+  verifier.touch(principal, start)
+  verifier.touch(principal, start + 999)
+  t.equal(principal.key.lastUsedAt?.getTime(), start, 'a use within the second of the last one recorded is not news')
+  verifier.touch(principal, start + 1_000)
+  t.equal(principal.key.lastUsedAt?.getTime(), start + 1_000, 'a second later it is')
+  verifier.touch(principal, start + 500)
+  t.equal(principal.key.lastUsedAt?.getTime(), start + 1_000, 'never moved backwards')
+  t.equal(await lastUsedInDatabase(), null, 'nothing written per request')
+  await verifier.flushLastUsed()
+  t.equal((await lastUsedInDatabase())?.getTime(), start + 1_000, 'the batch writes the latest use')
+})
+
+t.test('a malformed key is refused without a lookup; a near miss of a cached key too', async (t) => {
+  const { app } = await buildTestApp(t)
+  const account = await createTestAccount(app)
+  const verifier = new KeyVerifier(app.database.db, TEST_PEPPER, { ttlMs: 60_000 })
+  t.teardown(() => verifier.close())
+  t.ok((await verifier.verify(account.key)).ok)
+  // Same shape, one character changed: the checksum no longer matches.
+  const last = account.key.at(-1) === 'a' ? 'b' : 'a'
+  for (const presented of [`${account.key.slice(0, -1)}${last}`, account.key.slice(0, -1), `${account.key} `, 'vxp_short']) {
+    t.match(await verifier.verify(presented), { ok: false, reason: 'invalid_api_key', displayPrefix: null }, JSON.stringify(presented))
+  }
+  t.equal(verifier.databaseLoads, 1, 'only the real key was looked up')
 })

@@ -46,6 +46,9 @@ export function cacheIndex(presented: string): string {
   return hash('sha256', presented, 'base64')
 }
 
+/** How fresh `last_used_at` is kept: a newer use within this much of the last one recorded is not news. */
+const LAST_USED_RESOLUTION_MS = 1_000
+
 /** Unknown digests are remembered briefly so a flood of bad keys does not become a flood of queries. */
 const NEGATIVE_TTL_MS = 5_000
 
@@ -94,14 +97,14 @@ export class KeyVerifier {
   }
 
   async verify(presented: string, nowMs = Date.now()): Promise<Verification> {
-    if (!isWellFormedApiKey(presented)) return { ok: false, reason: 'invalid_api_key', displayPrefix: null }
-    let entry: CacheEntry | undefined
     // KEY_CACHE_TTL_MS=0 turns the cache off: every request asks the database (benchmarks use it).
-    if (this.options.ttlMs === 0) entry = await this.load(presented)
-    else {
-      // A synchronous hit first: fetch() costs a promise and its bookkeeping even on a hit.
-      const index = cacheIndex(presented)
-      entry = this.cache.get(index) ?? await this.cache.fetch(index, { context: presented })
+    const index = this.options.ttlMs === 0 ? null : cacheIndex(presented)
+    // A synchronous hit first: fetch() costs a promise and its bookkeeping even on a hit. Only
+    // well-formed keys are ever filed, so a hit needs no shape or checksum check.
+    let entry = index === null ? undefined : this.cache.get(index)
+    if (!entry) {
+      if (!isWellFormedApiKey(presented)) return { ok: false, reason: 'invalid_api_key', displayPrefix: null }
+      entry = index === null ? await this.load(presented) : await this.cache.fetch(index, { context: presented })
     }
     if (!entry?.found) return { ok: false, reason: 'invalid_api_key', displayPrefix: displayPrefix(presented) }
     const { principal } = entry
@@ -115,10 +118,17 @@ export class KeyVerifier {
     return { ok: true, principal }
   }
 
-  /** Records use in memory; written to the database in batches, never once per request. */
-  touch(principal: Principal, at = new Date()): void {
-    principal.key.lastUsedAt = at
-    this.pendingLastUsed.set(principal.key.id, at)
+  /**
+   * Records use in memory; written to the database in batches, never once per request. To the
+   * second: a busy key is used thousands of times a second, and one new timestamp a second says
+   * as much.
+   */
+  touch(principal: Principal, atMs = Date.now()): void {
+    const { key } = principal
+    if (key.lastUsedAt && atMs - key.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return
+    const at = new Date(atMs)
+    key.lastUsedAt = at
+    this.pendingLastUsed.set(key.id, at)
   }
 
   /**

@@ -6,7 +6,6 @@ import {
   Nullable,
 } from '../../../../src/http/schemas.js'
 import { DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS, presentKey } from '../../../../src/services/keys.js'
-import { rotationDueAt } from '../../../../src/services/key-hygiene.js'
 import type { Actor } from '../../../../src/services/audit.js'
 import type { FastifyRequest } from 'fastify'
 import { parseTimestamp } from '../../../../src/http/problem.js'
@@ -89,11 +88,12 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   }, async (request) => {
     const { key, account, limits } = request.principal
+    const presented = presentKey(key)
     return {
-      key: presentKey(key),
+      key: presented,
       account: { id: account.id, name: account.name, plan: account.plan },
       limits: { requests_per_hour: limits.hourly, burst_per_minute: limits.burst },
-      rotation_due_at: rotationDueAt(key).toISOString(),
+      rotation_due_at: presented.rotation_due_at,
     }
   })
 
