@@ -35,6 +35,7 @@ export default fp(async (fastify) => {
   const usage = new BatchBuffer<UsageEntry>({
     name: 'usage_events',
     size: config.USAGE_BUFFER_SIZE,
+    hardCap: config.USAGE_BUFFER_MAX,
     maxAgeMs: config.USAGE_FLUSH_INTERVAL_MS,
     write: (batch) => writeUsageBatch(fastify.database, batch),
     log,
@@ -42,6 +43,7 @@ export default fp(async (fastify) => {
   const failedAuth = new BatchBuffer<FailedAuthEntry>({
     name: 'failed_auth_events',
     size: config.USAGE_BUFFER_SIZE,
+    hardCap: config.USAGE_BUFFER_MAX,
     maxAgeMs: config.USAGE_FLUSH_INTERVAL_MS,
     write: (batch) => writeFailedAuthBatch(db, batch),
     log,

@@ -3,7 +3,8 @@ import { loadConfig, parseTrustProxy, ConfigError } from '../src/config.js'
 
 t.test('defaults', async (t) => {
   const config = loadConfig({})
-  t.match(config, { PORT: 3000, HOST: '127.0.0.1', TRUST_PROXY: 'false', LOG_LEVEL: 'info', DATA_DIR: './.data', RATE_LIMIT_ON_REDIS_ERROR: 'open', AUTH_FAILURES_PER_MINUTE: 30 })
+  t.match(config, { PORT: 3000, HOST: '127.0.0.1', TRUST_PROXY: 'false', LOG_LEVEL: 'info', DATA_DIR: './.data', RATE_LIMIT_ON_REDIS_ERROR: 'open', AUTH_FAILURES_PER_MINUTE: 30,
+    USAGE_BUFFER_SIZE: 5_000, USAGE_BUFFER_MAX: 50_000 })
   t.equal(config.DATABASE_URL, undefined)
   t.equal(config.REDIS_URL, undefined)
 })
@@ -21,6 +22,9 @@ t.test('bad values name the variable', async (t) => {
   ]) {
     t.throws(() => loadConfig({ [variable!]: value }), { name: 'ConfigError', variable }, `${variable}=${value}`)
   }
+  t.throws(() => loadConfig({ USAGE_BUFFER_SIZE: '60000' }), { name: 'ConfigError', variable: 'USAGE_BUFFER_MAX' },
+    'a flush size beyond the default cap: the buffer could never fill to a flush')
+  t.match(loadConfig({ USAGE_BUFFER_SIZE: '60000', USAGE_BUFFER_MAX: '60000' }), { USAGE_BUFFER_SIZE: 60_000, USAGE_BUFFER_MAX: 60_000 })
   t.throws(() => loadConfig({ NODE_ENV: 'production' }), /KEY_PEPPER is required/)
   t.doesNotThrow(() => loadConfig({ NODE_ENV: 'production', KEY_PEPPER: 'x'.repeat(32) }))
 })

@@ -44,8 +44,11 @@ export function postgresBulkWriter(client: Sql): BulkWriter {
             try {
               for (const chunk of chunks) {
                 // One chunk on the wire at a time: a slow server must not make us hold every chunk
-                // at once, and requests waiting meanwhile are served between chunks.
+                // at once.
                 await Promise.race([new Promise((resolve) => stream.write(chunk, resolve)), failed])
+                // A write the socket took at once completes without leaving this turn: yield, so
+                // the requests waiting meanwhile are served before the next chunk is built.
+                await nextTurn()
               }
             } catch (error) {
               // Building a chunk failed (or the server already refused one): abort the COPY
