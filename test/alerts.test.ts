@@ -5,7 +5,7 @@ import { buildTestApp, call, createTestAccount, FULL_KEY_PATTERN, type TestAccou
 import {
   failuresBefore, insertFailedAuth, insertRollups, insertUsageEvents, minutesBefore, perMinute, scenarioClock,
 } from './helper/synthetic-usage.js'
-import { alerts, auditLog, events, keyNetworks } from '../src/db/schema/index.js'
+import { alerts, auditLog, detectorWatermarks, events, keyNetworks } from '../src/db/schema/index.js'
 import { runAlertDetectors, ALERT_DETECTORS_JOB } from '../src/alerts/detectors.js'
 import type { PublicAlert } from '../src/alerts/service.js'
 import { CLI_ACTOR } from '../src/services/audit.js'
@@ -207,6 +207,30 @@ t.test('alert detectors and the alerts API', async (t) => {
       const rows = await app.database.db.select().from(keyNetworks).where(eq(keyNetworks.keyId, muted.keyId))
       t.equal(rows.length, 2)
     })
+  })
+
+  t.test('new_network: a pause between runs longer than the window still examines every request', async (t) => {
+    const account = await createTestAccount(app)
+    const key = await newKey(account, 'paused detectors')
+    const start = nextNow()
+    const watermark = async () => (await app.database.db.select().from(detectorWatermarks)
+      .where(eq(detectorWatermarks.detector, 'new_network')))[0]?.evaluatedUntil.toISOString()
+    // This file alone runs the detectors at these clocks; a database reused from an earlier run may
+    // hold a later mark, so the scenario starts from its own.
+    await app.database.db.insert(detectorWatermarks).values({ detector: 'new_network', evaluatedUntil: start })
+      .onConflictDoUpdate({ target: detectorWatermarks.detector, set: { evaluatedUntil: start } })
+    await insertUsageEvents(app, [{ ...key, at: minutesBefore(start, 2), ip: '198.51.100.9', network: '198.51.100.0/24' }])
+    t.same(await detect(start), [], 'the first network is remembered')
+
+    // No run for an hour (every instance down, or a long ALERT_INTERVAL_SECONDS); the key showed
+    // up from a new network in the first minutes of it, long before the next run's 5 minutes.
+    const later = new Date(start.getTime() + 3_600_000)
+    await insertUsageEvents(app, [{ ...key, at: new Date(start.getTime() + 60_000), ip: '203.0.113.9', network: '203.0.113.0/24' }])
+    const raised = await detect(later)
+    t.same(raised.map((alert) => [alert.key_id, alert.details.network]), [[key.keyId, '203.0.113.0/24']], 'found, 59 minutes before the run')
+    t.equal(await watermark(), later.toISOString(), 'the next run starts from here')
+    t.same(await detect(start), [], 'a run with an earlier clock raises nothing again')
+    t.equal(await watermark(), later.toISOString(), 'and does not move the mark back')
   })
 
   t.test('rate_limit_storm: sustained 429s alert; a one-minute blip or a trickle does not', async (t) => {

@@ -1,13 +1,22 @@
 import { and, asc, eq, gte, lt, notExists, sql } from 'drizzle-orm'
-import { keyNetworks, usageEvents } from '../../db/schema/index.js'
+import { detectorWatermarks, keyNetworks, usageEvents } from '../../db/schema/index.js'
 import { rowsOf } from '../../db/rows.js'
 import type { Database } from '../../db/client.js'
+import type { Executor } from '../../db/executor.js'
 import { loadAccountContexts } from '../accounts.js'
-import { DETECTION_WINDOW_MS, minus } from '../window.js'
+import { DETECTION_WINDOW_MS } from '../window.js'
 import type { AlertCandidate, Detector } from '../types.js'
 
 /** Rows per INSERT / lookup statement (3 parameters each, far below PostgreSQL's 65,535). */
 const CHUNK = 1_000
+
+/**
+ * Rows reach usage_events up to a flush (about a second) after the request they record, so each
+ * run reads again this much before where the previous one stopped; remembering is idempotent.
+ */
+const LATE_ROWS_MS = DETECTION_WINDOW_MS
+/** After a long pause (every instance down), one run catches up with at most this much. */
+const MAX_CATCH_UP_MS = 24 * 60 * 60_000
 
 interface FirstUse {
   keyId: string
@@ -27,7 +36,8 @@ interface FirstUse {
 export const newNetwork: Detector = {
   type: 'new_network',
   async detect({ db, now }) {
-    const windowStart = minus(now, DETECTION_WINDOW_MS)
+    // Every request once, whatever the interval between runs: from where the last run stopped.
+    const windowStart = await advanceWatermark(db, now)
     const known = db.select({ one: sql`1` }).from(keyNetworks)
       .where(and(eq(keyNetworks.keyId, usageEvents.keyId), eq(keyNetworks.network, usageEvents.clientNetwork)))
     const firstUses: FirstUse[] = await db.selectDistinctOn([usageEvents.keyId, usageEvents.clientNetwork], {
@@ -58,6 +68,24 @@ export const newNetwork: Detector = {
         dedupeKey: `new_network:${use.keyId}:${use.network}`,
       }))
   },
+}
+
+/**
+ * Records that this run reads up to `now` and returns where its reading starts: the previous
+ * run's end less LATE_ROWS_MS (the last 5 minutes on a first run), and no earlier than
+ * MAX_CATCH_UP_MS ago. The mark only moves forward: a clock that went back never rewinds it.
+ * Runs in the detector's transaction, so a failed run leaves the mark where it was.
+ */
+async function advanceWatermark(db: Executor, now: Date): Promise<Date> {
+  const [previous] = await db.select({ until: detectorWatermarks.evaluatedUntil }).from(detectorWatermarks)
+    .where(eq(detectorWatermarks.detector, newNetwork.type))
+  await db.insert(detectorWatermarks).values({ detector: newNetwork.type, evaluatedUntil: now })
+    .onConflictDoUpdate({
+      target: detectorWatermarks.detector,
+      set: { evaluatedUntil: sql`greatest(${detectorWatermarks.evaluatedUntil}, excluded.evaluated_until)` },
+    })
+  const resumeAt = Math.min(previous?.until.getTime() ?? now.getTime(), now.getTime())
+  return new Date(Math.max(resumeAt - LATE_ROWS_MS, now.getTime() - MAX_CATCH_UP_MS))
 }
 
 /** Inserts the first uses; returns those this run inserted (on conflict: already remembered). */

@@ -75,6 +75,16 @@ export const keyNetworks = pgTable('key_networks', {
   firstSeenAt: timestamp('first_seen_at', { withTimezone: true, precision: 3 }).notNull(),
 }, (table) => [primaryKey({ name: 'key_networks_pk', columns: [table.keyId, table.network] })])
 
+/**
+ * How far each event-driven detector has read the usage log: the next run starts from here
+ * (less a margin for rows written late), so a gap between runs — a long ALERT_INTERVAL_SECONDS,
+ * every instance down for a while — leaves no request unexamined.
+ */
+export const detectorWatermarks = pgTable('detector_watermarks', {
+  detector: text('detector').primaryKey(),
+  evaluatedUntil: timestamp('evaluated_until', { withTimezone: true, precision: 3 }).notNull(),
+})
+
 export type UsageEventRow = InferSelectModel<typeof usageEvents>
 export type UsageRollupRow = InferSelectModel<typeof usageRollups>
 export type FailedAuthEventRow = InferSelectModel<typeof failedAuthEvents>
