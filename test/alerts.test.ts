@@ -219,7 +219,7 @@ t.test('alert detectors and the alerts API', async (t) => {
     // hold a later mark, so the scenario starts from its own.
     await app.database.db.insert(detectorWatermarks).values({ detector: 'new_network', evaluatedUntil: start })
       .onConflictDoUpdate({ target: detectorWatermarks.detector, set: { evaluatedUntil: start } })
-    await insertUsageEvents(app, [{ ...key, at: minutesBefore(start, 2), ip: '198.51.100.9', network: '198.51.100.0/24' }])
+    await insertUsageEvents(app, [{ ...key, at: minutesBefore(start, 1), ip: '198.51.100.9', network: '198.51.100.0/24' }])
     t.same(await detect(start), [], 'the first network is remembered')
 
     // No run for an hour (every instance down, or a long ALERT_INTERVAL_SECONDS); the key showed

@@ -11,10 +11,11 @@ import type { AlertCandidate, Detector } from '../types.js'
 const CHUNK = 1_000
 
 /**
- * Rows reach usage_events up to a flush (about a second) after the request they record, so each
- * run reads again this much before where the previous one stopped; remembering is idempotent.
+ * A row reaches usage_events at most one flush interval (USAGE_FLUSH_INTERVAL_MS, 60 s at most)
+ * and one write after its request, so each run reads again this much before where the previous
+ * one stopped; remembering a network is idempotent. At the default interval a run reads 3 minutes.
  */
-const LATE_ROWS_MS = DETECTION_WINDOW_MS
+const LATE_ROWS_MS = 2 * 60_000
 /** After a long pause (every instance down), one run catches up with at most this much. */
 const MAX_CATCH_UP_MS = 24 * 60 * 60_000
 
@@ -72,7 +73,7 @@ export const newNetwork: Detector = {
 
 /**
  * Records that this run reads up to `now` and returns where its reading starts: the previous
- * run's end less LATE_ROWS_MS (the last 5 minutes on a first run), and no earlier than
+ * run's end less LATE_ROWS_MS (else the detection window), and no earlier than
  * MAX_CATCH_UP_MS ago. The mark only moves forward: a clock that went back never rewinds it.
  * Runs in the detector's transaction, so a failed run leaves the mark where it was.
  */
@@ -84,8 +85,9 @@ async function advanceWatermark(db: Executor, now: Date): Promise<Date> {
       target: detectorWatermarks.detector,
       set: { evaluatedUntil: sql`greatest(${detectorWatermarks.evaluatedUntil}, excluded.evaluated_until)` },
     })
-  const resumeAt = Math.min(previous?.until.getTime() ?? now.getTime(), now.getTime())
-  return new Date(Math.max(resumeAt - LATE_ROWS_MS, now.getTime() - MAX_CATCH_UP_MS))
+  // No mark yet, or one ahead of this clock (a clock put back): the detection window, as a first run.
+  const from = previous && previous.until <= now ? previous.until.getTime() - LATE_ROWS_MS : now.getTime() - DETECTION_WINDOW_MS
+  return new Date(Math.max(from, now.getTime() - MAX_CATCH_UP_MS))
 }
 
 /** Inserts the first uses; returns those this run inserted (on conflict: already remembered). */
