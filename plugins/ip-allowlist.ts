@@ -19,11 +19,18 @@ export default fp(async (fastify) => {
   // Callback style: the usual path does no I/O, so it need not pay for a promise.
   fastify.addHook('onRequest', (request, reply, done) => {
     const principal = request.principal
+    const { allowlist } = principal
     // An empty allowlist admits any address: the address is parsed only when there is a list.
-    if (principal.allowlist.length > 0 && !isAllowed(principal.allowlist, parseClientAddress(request.ip))) {
+    if (allowlist === 'unusable' || (allowlist.length > 0 && !isAllowed(allowlist, parseClientAddress(request.ip)))) {
+      if (allowlist === 'unusable') {
+        // Written before the strict parser existed, or by hand: never read as "no restriction".
+        request.log.error({ keyId: principal.key.id }, 'key refused: its stored IP allowlist has an entry that cannot be parsed')
+      }
       // refuseAuthentication records the failure, then rejects with the error.
       fastify.refuseAuthentication(request, reply, new ApiError('ip_not_allowed',
-        `This API key may not be used from ${request.ip}. Add the address to the key's IP allowlist.`),
+        allowlist === 'unusable'
+          ? 'This API key\'s IP allowlist cannot be read, so the key is refused from every address. Set its allowlist again.'
+          : `This API key may not be used from ${request.ip}. Add the address to the key's IP allowlist.`),
         { keyPrefix: principal.key.displayPrefix, accountId: principal.account.id, keyId: principal.key.id }).catch(done)
       return
     }

@@ -5,7 +5,7 @@ import { accounts, apiKeys, type AccountRow, type ApiKeyRow } from '../db/schema
 import type { Database } from '../db/client.js'
 import { isWellFormedApiKey, displayPrefix } from '../keys/format.js'
 import { keyDigestBytes, pepperKey } from '../keys/digest.js'
-import { parseCidr, type CidrRange } from '../cidr.js'
+import { readStoredAllowlist, type CidrRange } from '../cidr.js'
 import { effectiveScopes, type Scope } from '../scopes.js'
 import { limitsFor, type PlanLimits } from '../plans.js'
 
@@ -14,7 +14,11 @@ export interface Principal {
   key: ApiKeyRow
   account: AccountRow
   scopes: ReadonlySet<Scope>
-  allowlist: readonly CidrRange[]
+  /**
+   * The key's CIDR ranges (empty: any address), or `unusable` when a stored entry cannot be read:
+   * such a key is refused everywhere (fail closed), never treated as unrestricted.
+   */
+  allowlist: readonly CidrRange[] | 'unusable'
   limits: PlanLimits
   /** Epoch ms of revocation / expiry (Infinity when none): checked on every request, cheaply. */
   revokedAtMs: number
@@ -192,7 +196,7 @@ export class KeyVerifier {
     if (!row) return { found: false }
     // Defence in depth: the unique index matched on the digest; confirm it without a timing signal.
     if (!timingSafeEqual(Buffer.from(row.key.digest, 'hex'), digest)) return { found: false }
-    const allowlist = row.key.ipAllowlist.map((entry) => parseCidr(entry)).filter((range): range is CidrRange => range !== null)
+    const allowlist = readStoredAllowlist(row.key.ipAllowlist)
     return {
       found: true,
       principal: {
