@@ -16,16 +16,21 @@ export const ERROR_CATALOGUE = {
   ip_not_allowed: { status: 403, title: 'IP address not allowed' },
   insufficient_scope: { status: 403, title: 'Insufficient scope' },
   scope_not_grantable: { status: 403, title: 'Scope not grantable' },
+  owner_key_required: { status: 403, title: 'Owner-level key required' },
   not_found: { status: 404, title: 'Not found' },
   route_not_found: { status: 404, title: 'Route not found' },
   key_already_rotated: { status: 409, title: 'Key already rotated' },
   key_revoked: { status: 409, title: 'Key revoked' },
+  request_timeout: { status: 408, title: 'Request timeout' },
   payload_too_large: { status: 413, title: 'Payload too large' },
+  uri_too_long: { status: 414, title: 'URI too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   rate_limited: { status: 429, title: 'Rate limit exceeded' },
   too_many_failed_attempts: { status: 429, title: 'Too many failed authentication attempts' },
+  request_header_fields_too_large: { status: 431, title: 'Request header fields too large' },
   internal_error: { status: 500, title: 'Internal server error' },
   service_unavailable: { status: 503, title: 'Service unavailable' },
+  database_unavailable: { status: 503, title: 'Database unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE

@@ -40,6 +40,15 @@ export function hasScope(granted: readonly string[] | ReadonlySet<Scope>, needed
   return effective.has(needed)
 }
 
+/**
+ * True when the key effectively holds all 13 scopes (its writes imply their reads): the account's
+ * owner-level key. Changing the account's security settings needs one.
+ */
+export function holdsEveryScope(granted: readonly string[] | ReadonlySet<Scope>): boolean {
+  const effective = granted instanceof Set ? granted : effectiveScopes(granted as readonly string[])
+  return SCOPES.every((scope) => effective.has(scope))
+}
+
 /** Sorted, de-duplicated, in catalogue order: how scopes are stored and returned. */
 export function normaliseScopes(scopes: readonly Scope[]): Scope[] {
   const wanted = new Set(scopes)

@@ -1,6 +1,6 @@
 import { and, isNull, lte, or, gt, sql, type SQL } from 'drizzle-orm'
 import { apiKeys, type ApiKeyRow } from '../db/schema/index.js'
-import { SCOPES } from '../scopes.js'
+import { SCOPES, holdsEveryScope } from '../scopes.js'
 
 const DAY_MS = 24 * 3600 * 1000
 /** Keys should be rolled every 90 days. */
@@ -37,9 +37,23 @@ export function attentionReasons(key: ApiKeyRow, now: Date): AttentionReason[] {
   if (!key.lastUsedAt) reasons.push('never_used')
   else if (now.getTime() - key.lastUsedAt.getTime() >= IDLE_AFTER_MS) reasons.push('idle')
   if (key.ipAllowlist.length === 0) reasons.push('no_ip_allowlist')
-  if (SCOPES.every((scope) => key.scopes.includes(scope))) reasons.push('all_scopes')
+  if (holdsEveryScope(key.scopes)) reasons.push('all_scopes')
   if (!key.expiresAt) reasons.push('no_expiry')
   return reasons
+}
+
+/**
+ * The SQL form of `holdsEveryScope(scopes)`: each read scope is held itself or through its write
+ * scope, so a key with every `:write` plus the three standalone scopes counts as all 13.
+ */
+function holdsEveryScopeSql(): SQL {
+  const literal = (scopes: readonly string[]) => sql.raw(`ARRAY[${scopes.map((scope) => `'${scope}'`).join(',')}]::text[]`)
+  const conditions = SCOPES.filter((scope) => !scope.endsWith(':write')).map((scope) => {
+    const write = scope.replace(/:read$/, ':write')
+    const holders = write !== scope && (SCOPES as readonly string[]).includes(write) ? [scope, write] : [scope]
+    return sql`${apiKeys.scopes} && ${literal(holders)}`
+  })
+  return and(...conditions)!
 }
 
 /** The SQL form of `attentionReasons(key).length > 0`, so the filter paginates like any list. */
@@ -54,7 +68,7 @@ export function needsAttentionFilter(now: Date): SQL {
       isNull(apiKeys.lastUsedAt),
       lte(apiKeys.lastUsedAt, idleBefore),
       sql`cardinality(${apiKeys.ipAllowlist}) = 0`,
-      sql`${apiKeys.scopes} @> ${sql.raw(`ARRAY[${SCOPES.map((scope) => `'${scope}'`).join(',')}]::text[]`)}`,
+      holdsEveryScopeSql(),
       isNull(apiKeys.expiresAt),
     ),
   )!

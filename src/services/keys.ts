@@ -8,7 +8,7 @@ import { generateApiKey, displayPrefix, lastFour } from '../keys/format.js'
 import { keyDigest } from '../keys/digest.js'
 import { validateAllowlist, MAX_ALLOWLIST_ENTRIES } from '../cidr.js'
 import { effectiveScopes, normaliseScopes, type Scope } from '../scopes.js'
-import { afterCursor, newestFirst, toPage, type PageRequest } from '../pagination.js'
+import { afterCursor, fetchSize, newestFirst, toPage, type PageRequest } from '../pagination.js'
 import { recordAudit, type Actor } from './audit.js'
 import { attentionReasons, needsAttentionFilter, rotationDueAt } from './key-hygiene.js'
 import { accounts } from '../db/schema/index.js'
@@ -179,7 +179,7 @@ export class KeyService {
         afterCursor(apiKeys, page.cursor),
       ))
       .orderBy(...newestFirst(apiKeys))
-      .limit(page.limit + 1)
+      .limit(fetchSize(page))
     return toPage(rows, page.limit, (row) => presentKey(row, now))
   }
 
@@ -218,10 +218,15 @@ export class KeyService {
     return presentKey(updated)
   }
 
-  /** Revokes at once. Revoking an already revoked key is a no-op that returns it unchanged. */
-  async revoke(accountId: string, keyId: string, actor: Actor) {
+  /**
+   * Revokes at once. Revoking an already revoked key is a no-op that returns it unchanged. As for
+   * PATCH and rotate, a caller may revoke only a key whose scopes it holds itself: a weaker key
+   * must not be able to switch off a stronger one.
+   */
+  async revoke(accountId: string, keyId: string, actor: Actor, grantorScopes?: readonly Scope[]) {
     const revoked = await this.db.transaction(async (tx) => {
       const before = await this.findOwned(tx, accountId, keyId, { forUpdate: true })
+      assertGrantable(before.scopes as Scope[], grantorScopes)
       if (before.revokedAt) return before
       const [after] = await tx.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, keyId)).returning()
       await recordAudit(tx, actor, {

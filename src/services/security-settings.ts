@@ -6,6 +6,7 @@ import type { Executor } from '../db/executor.js'
 import { ApiError } from '../errors.js'
 import { SecuritySettingsSchema, mergeSettings, resolveSettings, type SecuritySettings } from '../settings.js'
 import { recordAudit, type Actor } from './audit.js'
+import { holdsEveryScope, type Scope } from '../scopes.js'
 
 export async function getSecuritySettings(db: Executor, accountId: string): Promise<SecuritySettings> {
   const [row] = await db.select({ stored: accounts.securitySettings }).from(accounts).where(eq(accounts.id, accountId))
@@ -18,7 +19,12 @@ export async function getSecuritySettings(db: Executor, accountId: string): Prom
  * entry holding the effective settings before and after, in one transaction (the row lock
  * serialises concurrent PATCHes, so none is lost). A patch that changes nothing writes nothing.
  */
-export async function updateSecuritySettings(db: Database, accountId: string, patch: unknown, actor: Actor) {
+export async function updateSecuritySettings(db: Database, accountId: string, patch: unknown, actor: Actor, callerScopes: ReadonlySet<Scope>) {
+  // These settings are the account's own alarms and key policy: a key that could switch them off
+  // without holding every scope would be a way around the scopes themselves.
+  if (!holdsEveryScope(callerScopes)) {
+    throw new ApiError('owner_key_required', 'Changing the security settings needs a key holding all 13 scopes; reading them needs keys:manage.')
+  }
   return db.transaction(async (tx) => {
     const [row] = await tx.select({ stored: accounts.securitySettings }).from(accounts).where(eq(accounts.id, accountId)).for('update')
     if (!row) throw new ApiError('not_found', `No account ${accountId}.`)

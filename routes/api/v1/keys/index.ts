@@ -5,12 +5,13 @@ import {
   RotatedApiKeySchema, ScopeSchema, Timestamp, problemResponses, KeyIdParamsSchema,
   Nullable,
 } from '../../../../src/http/schemas.js'
+import { Label } from '../../../../src/http/schema-kit.js'
 import { DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS, presentKey } from '../../../../src/services/keys.js'
 import type { Actor } from '../../../../src/services/audit.js'
 import type { FastifyRequest } from 'fastify'
 import { parseTimestamp } from '../../../../src/http/problem.js'
 
-const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+const Name = Label(100, { description: 'A label for people: no control or bidi-override characters', examples: ['billing-sync'] })
 const Scopes = Type.Array(Type.Ref(ScopeSchema), { minItems: 1, maxItems: 13, uniqueItems: true })
 
 const CreateKeyBody = Type.Object({
@@ -18,21 +19,24 @@ const CreateKeyBody = Type.Object({
   scopes: Scopes,
   ip_allowlist: Type.Optional(IpAllowlistSchema),
   expires_at: Type.Optional(Nullable(Timestamp)),
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  examples: [{ name: 'billing-sync', scopes: ['calls:read', 'credits:read'], ip_allowlist: ['203.0.113.0/24'] }],
+})
 
 const UpdateKeyBody = Type.Object({
   name: Type.Optional(Name),
   scopes: Type.Optional(Scopes),
   ip_allowlist: Type.Optional(IpAllowlistSchema),
   expires_at: Type.Optional(Nullable(Timestamp, { description: 'null removes the expiry' })),
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ name: 'billing-sync (prod)', ip_allowlist: ['203.0.113.0/24', '2001:db8::/48'] }] })
 
 const RotateKeyBody = Type.Object({
   expire_old_in_seconds: Type.Optional(Type.Integer({
     minimum: 0, maximum: MAX_ROTATION_OVERLAP_SECONDS, default: DEFAULT_ROTATION_OVERLAP_SECONDS,
     description: 'How long the old key keeps working (0 = stops now)',
   })),
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ expire_old_in_seconds: 3600 }] })
 
 function actorOf(request: FastifyRequest): Actor {
   return { id: request.principal.key.id, ip: request.ip }
@@ -45,7 +49,6 @@ function toDate(value: string | null | undefined): Date | null | undefined {
 /** Key management. Every route needs `keys:manage`, except /keys/current (any valid key). */
 const keys: FastifyPluginAsyncTypebox = async (fastify) => {
   const manage = { scope: 'keys:manage' } as const
-  const errors = problemResponses(400, 401, 403, 404, 429)
 
   fastify.post('/', {
     config: manage,
@@ -53,7 +56,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['keys'], summary: 'Create an API key', operationId: 'createKey',
       description: 'Returns the secret `key` once. A key can grant only scopes it holds itself.',
       body: CreateKeyBody,
-      response: { 201: Type.Ref(ApiKeyWithSecretSchema), ...errors, 415: problemResponses(415)[415] },
+      response: { 201: Type.Ref(ApiKeyWithSecretSchema), ...problemResponses('validation_failed', 'invalid_ip_allowlist', 'scope_not_grantable', 'bad_request', 'payload_too_large', 'unsupported_media_type') },
     },
   }, async (request, reply) => {
     const { principal } = request
@@ -74,7 +77,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: Type.Composite([PageQuerySchema, Type.Object({
         needs_attention: Type.Optional(Type.Boolean({ description: 'Only keys that need attention' })),
       })], { additionalProperties: false }),
-      response: { 200: Type.Ref(ApiKeyListSchema), ...errors },
+      response: { 200: Type.Ref(ApiKeyListSchema), ...problemResponses('validation_failed', 'invalid_cursor') },
     },
   }, async (request) => fastify.keys.list(request.principal.account.id, {
     limit: request.query.limit, cursor: request.query.cursor, needsAttention: request.query.needs_attention,
@@ -84,7 +87,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     config: { scope: 'authenticated' },
     schema: {
       tags: ['keys'], summary: 'The calling key, its plan limits and rotation due date', operationId: 'getCurrentKey',
-      response: { 200: Type.Ref(CurrentKeySchema), ...problemResponses(401, 403, 429) },
+      response: { 200: Type.Ref(CurrentKeySchema), ...problemResponses() },
     },
   }, async (request) => {
     const { key, account, limits } = request.principal
@@ -102,7 +105,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['keys'], summary: 'Get an API key', operationId: 'getKey',
       params: KeyIdParamsSchema,
-      response: { 200: Type.Ref(ApiKeySchema), ...errors },
+      response: { 200: Type.Ref(ApiKeySchema), ...problemResponses('validation_failed', 'not_found') },
     },
   }, async (request) => fastify.keys.get(request.principal.account.id, request.params.id))
 
@@ -112,7 +115,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['keys'], summary: 'Update a key’s name, scopes, IP allowlist or expiry', operationId: 'updateKey',
       params: KeyIdParamsSchema,
       body: UpdateKeyBody,
-      response: { 200: Type.Ref(ApiKeySchema), ...errors, 409: problemResponses(409)[409] },
+      response: { 200: Type.Ref(ApiKeySchema), ...problemResponses('validation_failed', 'invalid_ip_allowlist', 'not_found', 'scope_not_grantable', 'key_revoked', 'key_already_rotated', 'bad_request', 'unsupported_media_type') },
     },
   }, async (request) => {
     const { principal } = request
@@ -129,9 +132,9 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['keys'], summary: 'Revoke an API key at once', operationId: 'revokeKey',
       params: KeyIdParamsSchema,
-      response: { 200: Type.Ref(ApiKeySchema), ...errors },
+      response: { 200: Type.Ref(ApiKeySchema), ...problemResponses('validation_failed', 'not_found', 'scope_not_grantable') },
     },
-  }, async (request) => fastify.keys.revoke(request.principal.account.id, request.params.id, actorOf(request)))
+  }, async (request) => fastify.keys.revoke(request.principal.account.id, request.params.id, actorOf(request), [...request.principal.scopes]))
 
   fastify.post('/:id/rotate', {
     config: manage,
@@ -143,7 +146,8 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
         + '`expire_old_in_seconds` (default 86400) and answers with Deprecation/Sunset headers meanwhile.',
       params: KeyIdParamsSchema,
       body: RotateKeyBody,
-      response: { 201: Type.Ref(RotatedApiKeySchema), ...errors, 409: problemResponses(409)[409] },
+      response: { 201: Type.Ref(RotatedApiKeySchema), ...problemResponses('validation_failed', 'not_found', 'scope_not_grantable', 'key_already_rotated', 'key_revoked', 'bad_request', 'unsupported_media_type') },
+      'x-body-optional': true,
     },
   }, async (request, reply) => {
     const overlap = request.body.expire_old_in_seconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS
