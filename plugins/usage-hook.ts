@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { redactKeys } from '../src/logger.js'
 
 /** Longest user agent kept; beyond that it is noise (and someone else's storage bill). */
 export const MAX_USER_AGENT_LENGTH = 256
@@ -27,7 +28,8 @@ export default fp(async (fastify) => {
         status: reply.statusCode,
         latencyMs: Math.round(latency),
         clientIp: request.ip,
-        userAgent: userAgent === undefined ? null : userAgent.slice(0, MAX_USER_AGENT_LENGTH),
+        // The log is served back by GET /keys/{id}/logs: a key pasted into a user agent stays out of it.
+        userAgent: userAgent === undefined ? null : redactKeys(userAgent.slice(0, MAX_USER_AGENT_LENGTH)),
         // null (the limiter itself failed: a 503) is no refusal by the key's plan.
         rateLimit: request.rateLimitOutcome === 'limited' ? 'limited' : 'allowed',
         createdAt: new Date(Date.now() - latency),

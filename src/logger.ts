@@ -2,8 +2,14 @@ import type { FastifyServerOptions } from 'fastify'
 import type { DestinationStream } from 'pino'
 import type { Config } from './config.js'
 
-/** Anything shaped like one of our keys, wherever it appears in a log line. */
-const KEY_PATTERN = /vxp_[0-9A-Za-z]{4,}/g
+/**
+ * Anything shaped like one of our keys, wherever it appears in a log line — also percent-encoded
+ * (`vxp%5F…` in a query string, any of its characters, once or twice encoded), since a URL is
+ * logged as sent. Case-insensitive: over-redacting a `VXP_` word costs nothing.
+ */
+const encoded = (literal: string, hex: string) => `(?:${literal}|%(?:25)?${hex})`
+const KEY_CHARACTER = `(?:[0-9a-z]|%(?:25)?(?:3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]))`
+const KEY_PATTERN = new RegExp(`${encoded('v', '76')}${encoded('x', '78')}${encoded('p', '70')}${encoded('_', '5f')}${KEY_CHARACTER}{4,}`, 'gi')
 
 export function redactKeys(text: string): string {
   return text.replace(KEY_PATTERN, 'vxp_[REDACTED]')

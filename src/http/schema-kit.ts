@@ -1,4 +1,5 @@
 import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox'
+import { LABEL_PATTERN } from '../text.js'
 
 /**
  * Schema builders for the HTTP contract, shaped for the two compilers that read it: Ajv validates
@@ -30,4 +31,12 @@ export function Nullable<T extends TSchema>(schema: T, options: SchemaOptions = 
     throw new TypeError(`Nullable() takes a scalar schema, not ${JSON.stringify(type ?? rest)}`)
   }
   return Type.Unsafe<Static<T> | null>({ ...rest, ...options, type: [type, 'null'] })
+}
+
+/**
+ * A name people read (keys, agents, …): 1 to `maxLength` characters, at least one visible, and
+ * no control, bidi-override or line-separator character (src/text.ts).
+ */
+export function Label(maxLength = 100, options: SchemaOptions = {}) {
+  return Type.String({ minLength: 1, maxLength, pattern: LABEL_PATTERN, ...options })
 }
