@@ -2,9 +2,12 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError } from '../src/errors.js'
 import { fromFastifyError, toProblem, validationError } from '../src/http/problem.js'
+import { isDatabaseUnreachable } from '../src/db/availability.js'
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
   for (const [name, value] of Object.entries(error.options.headers ?? {})) reply.header(name, value)
+  // Also here, not only in onSend: errors raised before routing skip the route's hooks.
+  reply.header('x-request-id', request.id)
   return reply
     .code(error.status)
     .type('application/problem+json; charset=utf-8')
@@ -23,6 +26,13 @@ export default fp(async (fastify) => {
     }
     const mapped = fromFastifyError(error)
     if (mapped) return sendProblem(request, reply, mapped)
+    if (isDatabaseUnreachable(error)) {
+      // An outage, logged once per episode by the database plugin; the client may simply retry.
+      request.log.debug({ err: error }, 'request needed the database, which is unreachable')
+      return sendProblem(request, reply, new ApiError('database_unavailable', 'The database is unreachable; retry shortly.', {
+        headers: { 'retry-after': '1' },
+      }))
+    }
     request.log.error({ err: error }, 'unhandled error')
     return sendProblem(request, reply, new ApiError('internal_error', 'Something went wrong on our side. Quote the request_id if you contact support.'))
   })

@@ -5,8 +5,13 @@ import type { DestinationStream } from 'pino'
 import { newRequestId } from './ids.js'
 import { parseTrustProxy, type Config } from './config.js'
 import { loggerOptions } from './logger.js'
+import { storableDateTimeFormat } from './time.js'
+import { ApiError } from './errors.js'
+import { fromClientError, fromFastifyError, rawProblemResponse } from './http/problem.js'
 import configPlugin from '../plugins/config.js'
-import errors from '../plugins/errors.js'
+import errors, { sendProblem } from '../plugins/errors.js'
+import requestGuards from '../plugins/request-guards.js'
+import routeTable from '../plugins/route-table.js'
 import swagger from '../plugins/external/swagger.js'
 import schemas from '../plugins/schemas.js'
 import db from '../plugins/db.js'
@@ -29,7 +34,9 @@ export interface AppOptions {
 /** The application as a plugin: infrastructure first, then the public probes and /api/v1. */
 export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(configPlugin, { config: options.config })
+  await fastify.register(routeTable)
   await fastify.register(errors)
+  await fastify.register(requestGuards)
   await fastify.register(swagger)
   await fastify.register(schemas)
   await fastify.register(db, { inMemory: options.inMemoryDatabase ?? false })
@@ -67,6 +74,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Our own ids; an incoming X-Request-Id is not trusted as a log correlation key.
     requestIdHeader: false,
     genReqId: newRequestId,
+    // Errors raised before routing (a URL that is not valid percent-encoding, an over-long path
+    // parameter) and by Node's HTTP parser (oversized headers, timeouts) leave through the one
+    // catalogue too, as problem+json with a request id.
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(request, reply, fromFastifyError(error) ?? new ApiError('bad_request', 'The request could not be understood.'))
+    },
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return
+      if (socket.writable) socket.write(rawProblemResponse(fromClientError(error), newRequestId()))
+      socket.destroy(error)
+    },
     ajv: {
       customOptions: {
         // Unknown fields are an error (additionalProperties: false), not silently dropped.
@@ -75,10 +93,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         coerceTypes: 'array',
         useDefaults: true,
       },
+      // After ajv-formats: every request date-time must also be a date PostgreSQL can store.
+      onCreate: (ajv) => {
+        const rfc3339 = ajv.formats['date-time'] as { validate: (value: string) => boolean }
+        ajv.addFormat('date-time', storableDateTimeFormat(rfc3339.validate))
+      },
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
-  // A JSON API: bodies of any other type (Fastify also parses text/plain by default) are a 415.
-  fastify.removeContentTypeParser('text/plain')
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
     done(null, payload)

@@ -1,4 +1,5 @@
 import { ApiError, ERROR_TYPE_BASE, type ErrorCode, type FieldError } from '../errors.js'
+import { LABEL_PATTERN } from '../text.js'
 
 /** RFC 9457 problem document, as every error response carries it. */
 export interface Problem {
@@ -43,6 +44,8 @@ export function validationError(issues: readonly AjvIssue[], context: string | u
     if (issue.keyword === 'additionalProperties') {
       field += `/${String(issue.params.additionalProperty)}`
       message = 'is not a known field'
+    } else if (issue.keyword === 'pattern' && issue.params.pattern === LABEL_PATTERN) {
+      message = 'must have a visible character and no control, bidi-override or line-separator characters'
     } else if (issue.keyword === 'required') {
       field += `/${String(issue.params.missingProperty)}`
       message = 'is required'
@@ -65,6 +68,10 @@ export function fromFastifyError(error: { code?: string; statusCode?: number; me
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError('bad_request', 'The request body is not valid JSON.')
+    case 'FST_ERR_BAD_URL':
+      return new ApiError('bad_request', 'The URL is not validly percent-encoded.')
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError('uri_too_long', 'A path parameter is longer than this API accepts.')
   }
   if (error.statusCode === 404) return new ApiError('route_not_found', 'No such route.')
   if (error.statusCode === 413) return new ApiError('payload_too_large', 'The request body is larger than this API accepts.')
@@ -87,4 +94,29 @@ export function parseTimestamp(value: string, field: string): Date {
     })
   }
   return date
+}
+
+/** Node's own client errors (before any request object exists), as the catalogue names them. */
+export function fromClientError(error: { code?: string }): ApiError {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new ApiError('request_timeout', 'The request was not received in time.')
+  if (error.code === 'HPE_HEADER_OVERFLOW') return new ApiError('request_header_fields_too_large', 'The request headers are larger than this API accepts.')
+  return new ApiError('bad_request', 'The request could not be parsed as HTTP/1.1.')
+}
+
+/**
+ * A problem document as a complete raw HTTP/1.1 response, for the one place that has only a
+ * socket to answer on (Node's clientError). The connection is closed after it.
+ */
+export function rawProblemResponse(error: ApiError, requestId: string): string {
+  const body = JSON.stringify(toProblem(error, requestId))
+  return [
+    `HTTP/1.1 ${error.status} ${error.title}`,
+    'Content-Type: application/problem+json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `X-Request-Id: ${requestId}`,
+    'Cache-Control: no-store',
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n')
 }
