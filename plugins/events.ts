@@ -11,7 +11,8 @@ declare module 'fastify' {
 export default fp(async (fastify) => {
   let events: EventBus
   if (fastify.redis && fastify.redisSubscriber) {
-    const bus = new RedisEventBus(fastify.redis, fastify.redisSubscriber, (error) => fastify.log.warn({ err: error }, 'cache event not delivered'))
+    const bus = new RedisEventBus(fastify.redis, fastify.redisSubscriber, `${fastify.redisPrefix}:cache-events`,
+      (error) => fastify.log.warn({ err: error }, 'cache event not delivered'))
     await bus.start()
     events = bus
   } else {

@@ -14,7 +14,7 @@ declare module 'fastify' {
 export default fp(async (fastify) => {
   let store: RateLimitStore
   if (fastify.redis) {
-    store = new ResilientStore(new RedisStore(fastify.redis, 'rl', fastify.config.REDIS_COMMAND_TIMEOUT_MS), new MemoryStore(), fastify.config.RATE_LIMIT_ON_REDIS_ERROR, {
+    store = new ResilientStore(new RedisStore(fastify.redis, `${fastify.redisPrefix}:rl`, fastify.config.REDIS_COMMAND_TIMEOUT_MS), new MemoryStore(), fastify.config.RATE_LIMIT_ON_REDIS_ERROR, {
       onDegraded: (error) => fastify.log.warn({ err: error, policy: fastify.config.RATE_LIMIT_ON_REDIS_ERROR },
         fastify.config.RATE_LIMIT_ON_REDIS_ERROR === 'open'
           ? 'redis unavailable: rate limiting falls back to this instance until it returns'

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
+import { redisPrefix } from '../src/config.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -7,6 +8,8 @@ declare module 'fastify' {
     redis: Redis | null
     /** A second connection in subscriber mode for pub/sub; null without Redis. */
     redisSubscriber: Redis | null
+    /** Prefix of every Redis key and channel this deployment uses (REDIS_PREFIX). */
+    redisPrefix: string
   }
 }
 
@@ -28,6 +31,7 @@ export function redisOptions(commandTimeout: number) {
 }
 
 export default fp(async (fastify) => {
+  fastify.decorate('redisPrefix', redisPrefix(fastify.config))
   const url = fastify.config.REDIS_URL
   if (!url) {
     fastify.decorate('redis', null)

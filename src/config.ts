@@ -14,8 +14,16 @@ export const ConfigSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   /** Unset → in-process limiter, caches and events (single instance only). */
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /**
+   * Prepended to every Redis key and pub/sub channel, so deployments sharing one Redis (pub/sub
+   * ignores the database number) never see each other's counters, blocks or events. Unset →
+   * `voxpria:<database name>`, or `voxpria` on the embedded default.
+   */
+  REDIS_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
   /** Unset/false → socket address is the client; else a hop count or a list of proxy IPs/CIDRs. */
   TRUST_PROXY: Type.String({ default: 'false', pattern: '^(false|\\d+|[0-9a-fA-F:.,/ ]+)$' }),
+  /** The service's public address, written into the OpenAPI document's `servers`; unset → relative (`/`). */
+  PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   /** HMAC secret for key digests. Required in production; generated into DATA_DIR otherwise. */
   KEY_PEPPER: Type.Optional(Type.String({ minLength: 32 })),
   DATA_DIR: Type.String({ minLength: 1, default: './.data' }),
@@ -121,4 +129,18 @@ export function parseTrustProxy(value: string): TrustProxy {
   const invalid = entries.find((entry) => parseCidr(entry) === null)
   if (invalid) throw new ConfigError('TRUST_PROXY', `entry "${invalid}" is not an IP address or CIDR`)
   return entries
+}
+
+/** The Redis namespace in effect: REDIS_PREFIX, else derived from the database's name. */
+export function redisPrefix(config: Pick<Config, 'REDIS_PREFIX' | 'DATABASE_URL'>): string {
+  if (config.REDIS_PREFIX) return config.REDIS_PREFIX
+  if (!config.DATABASE_URL) return 'voxpria'
+  let name = ''
+  try {
+    name = decodeURIComponent(new URL(config.DATABASE_URL).pathname.slice(1))
+  } catch {
+    name = ''
+  }
+  const safe = name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 56)
+  return safe ? `voxpria:${safe}` : 'voxpria'
 }

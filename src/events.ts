@@ -18,8 +18,6 @@ export interface EventBus {
   close(): Promise<void>
 }
 
-const CHANNEL = 'voxpria:cache-events'
-
 /** Single-process bus: used when there is no Redis (one instance only). */
 export class LocalEventBus implements EventBus {
   private readonly emitter = new EventEmitter()
@@ -47,9 +45,9 @@ export class RedisEventBus implements EventBus {
   /** Publishes not yet answered by Redis; close() waits for them (callers may not await publish). */
   private readonly inFlight = new Set<Promise<void>>()
 
-  constructor(private readonly publisher: Redis, private readonly subscriber: Redis, private readonly onError: (error: unknown) => void) {
+  constructor(private readonly publisher: Redis, private readonly subscriber: Redis, private readonly channel: string, private readonly onError: (error: unknown) => void) {
     subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== CHANNEL) return
+      if (channel !== this.channel) return
       try {
         const { origin, event } = JSON.parse(message) as { origin: string; event: CacheEvent }
         if (origin !== this.origin) void this.local.publish(event)
@@ -60,13 +58,13 @@ export class RedisEventBus implements EventBus {
   }
 
   async start(): Promise<void> {
-    await this.subscriber.subscribe(CHANNEL)
+    await this.subscriber.subscribe(this.channel)
     // We resubscribe ourselves (the client is built with autoResubscribe off): ioredis's own
     // resubscription leaves its SUBSCRIBE promise unhandled, so a connection that drops again while
     // reconnecting crashed the process with an unhandled rejection. Whatever was published while
     // the channel was down is lost, so once it is back every cached copy on this instance goes.
     this.subscriber.on('ready', () => {
-      this.subscriber.subscribe(CHANNEL).then(() => this.local.publish({ type: 'cache.reset' }), this.onError)
+      this.subscriber.subscribe(this.channel).then(() => this.local.publish({ type: 'cache.reset' }), this.onError)
     })
   }
 
@@ -80,7 +78,7 @@ export class RedisEventBus implements EventBus {
   private async deliver(event: CacheEvent): Promise<void> {
     await this.local.publish(event)
     try {
-      await this.publisher.publish(CHANNEL, JSON.stringify({ origin: this.origin, event }))
+      await this.publisher.publish(this.channel, JSON.stringify({ origin: this.origin, event }))
     } catch (error) {
       // Other instances fall back to their cache TTL; the change itself is already committed.
       this.onError(error)

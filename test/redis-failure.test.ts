@@ -109,7 +109,7 @@ t.test('the event channel resubscribes after Redis restarts and drops what may h
   t.teardown(() => { other.disconnect() })
   const change: CacheEvent = { type: 'key.changed', keyId: account.keyId, accountId: account.accountId }
   t.ok(await waitUntil(async () => {
-    await other.publish('voxpria:cache-events', JSON.stringify({ origin: 'another-instance', event: change }))
+    await other.publish(`${app.redisPrefix}:cache-events`, JSON.stringify({ origin: 'another-instance', event: change }))
     return heard.some((event) => event.type === 'key.changed')
   }), 'events from other instances arrive after the restart')
 })
