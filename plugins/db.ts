@@ -14,7 +14,15 @@ export interface DbPluginOptions {
 
 /** Opens PostgreSQL (DATABASE_URL) or embedded PGlite and applies the migrations before serving. */
 export default fp<DbPluginOptions>(async (fastify, options) => {
-  const database = await openDatabase({ ...fastify.config, inMemory: options.inMemory ?? false })
+  const log = fastify.log.child({ component: 'database' })
+  const database = await openDatabase({
+    ...fastify.config,
+    inMemory: options.inMemory ?? false,
+    onAvailabilityChange: (available, reason) => {
+      if (available) log.warn('database reachable again: serving requests that need it')
+      else log.error({ err: reason }, 'database unreachable: requests that need it are answered 503 until it returns')
+    },
+  })
   fastify.addHook('onClose', async () => database.close())
   await database.migrate()
   fastify.decorate('database', database)

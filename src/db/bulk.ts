@@ -37,7 +37,9 @@ export function postgresBulkWriter(client: Sql): BulkWriter {
         await work({
           async copy(table, columns, chunks) {
             const stream = await tx.unsafe(copyStatement(table, columns, 'stdin')).writable()
-            const failed = new Promise<never>((_, reject) => stream.once('error', reject))
+            // `on`, not `once`: a dropped connection can error the stream again after our own abort,
+            // and a stream error nobody listens to takes the process down.
+            const failed = new Promise<never>((_, reject) => stream.on('error', reject))
             // The server can refuse the data (or the connection drop) while chunks are still being
             // written: that rejection is awaited below, and must not count as unhandled meanwhile.
             failed.catch(() => {})

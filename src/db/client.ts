@@ -7,6 +7,7 @@ import type { Config } from '../config.js'
 import { MIGRATIONS_DIR } from '../paths.js'
 import { lockDataDir } from './pglite-lock.js'
 import { pgliteBulkWriter, postgresBulkWriter, type BulkWriter } from './bulk.js'
+import { DatabaseAvailability, DatabaseUnavailableError, PROBE_TIMEOUT_MS } from './availability.js'
 
 /** Both drivers (postgres.js and PGlite) behind the one type the rest of the code sees. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -16,7 +17,10 @@ export interface DatabaseHandle {
   kind: 'postgres' | 'pglite'
   /** COPY and prebuilt statements in one transaction on the driver itself (usage log batches). */
   bulk: BulkWriter
+  /** False while PostgreSQL is known to be unreachable (always true on PGlite): requests needing it get a 503. */
+  available(): boolean
   migrate(): Promise<void>
+  /** Answers within ~half a second, or rejects: /ready never hangs on a dead database. */
   ping(): Promise<void>
   close(): Promise<void>
 }
@@ -27,22 +31,32 @@ const MIGRATION_LOCK_ID = 7_281_946_113
 export type DatabaseOptions = Pick<Config, 'DATABASE_URL' | 'DATA_DIR'> & {
   /** Tests pass true to get a throwaway in-memory PGlite instead of DATA_DIR/pg. */
   inMemory?: boolean
+  /** Told when PostgreSQL becomes unreachable and when it is back (the app logs it). */
+  onAvailabilityChange?: (available: boolean, reason?: unknown) => void
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  return options.DATABASE_URL ? openPostgres(options.DATABASE_URL) : openPglite(options)
+  return options.DATABASE_URL ? openPostgres(options.DATABASE_URL, options) : openPglite(options)
 }
 
-async function openPostgres(url: string): Promise<DatabaseHandle> {
+async function openPostgres(url: string, options: DatabaseOptions): Promise<DatabaseHandle> {
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-  const client = postgres(url, { max: 10, onnotice: () => {}, connect_timeout: 10 })
+  const availability = new DatabaseAvailability(options.onAvailabilityChange)
+  // backoff 0: postgres.js otherwise waits up to 20 s (growing with every failure) before it tries
+  // a closed connection again, which is what kept the first request after an outage waiting for
+  // seconds. Connections are not hammered meanwhile: while the database is unreachable, the pool's
+  // sockets fail at once without dialling (see DatabaseAvailability).
+  const client = postgres(url, { max: 10, onnotice: () => {}, connect_timeout: 10, backoff: 0, socket: availability.poolSocket } as never)
+  const probe = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 2, backoff: 0, socket: availability.probeSocketFactory } as never)
+  availability.start(() => probe`select 1`)
   const db = drizzle(client, { schema }) as unknown as Database
   return {
     db,
     kind: 'postgres',
     bulk: postgresBulkWriter(client),
+    available: () => availability.available,
     async migrate() {
       const session = postgres(url, { max: 1, onnotice: () => {} })
       try {
@@ -54,10 +68,16 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       }
     },
     async ping() {
-      await db.execute(sql`select 1`)
+      if (!availability.available) throw new DatabaseUnavailableError('the database is unreachable')
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        db.execute(sql`select 1`),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new DatabaseUnavailableError('no answer in time')), PROBE_TIMEOUT_MS) }),
+      ]).finally(() => clearTimeout(timer))
     },
     close: once(async () => {
-      await client.end({ timeout: 5 })
+      availability.stop()
+      await Promise.all([client.end({ timeout: 5 }), probe.end({ timeout: 1 })])
     }),
   }
 }
@@ -79,6 +99,8 @@ async function openPglite(options: DatabaseOptions): Promise<DatabaseHandle> {
     db,
     kind: 'pglite',
     bulk: pgliteBulkWriter(client),
+    // In process: there is no network between the service and its database to lose.
+    available: () => true,
     async migrate() {
       await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR })
     },
