@@ -17,7 +17,7 @@ const THROWAWAY_PEPPER = 'openapi-generation-pepper-not-a-secret-0000'
  * output is the same on every machine and never touches a real Postgres or Redis.
  */
 export async function generateOpenApiYaml(): Promise<string> {
-  const { DATABASE_URL: _database, REDIS_URL: _redis, ...env } = process.env
+  const { DATABASE_URL: _database, REDIS_URL: _redis, PUBLIC_BASE_URL: _public, ...env } = process.env
   const dataDir = mkdtempSync(join(tmpdir(), 'voxpria-openapi-'))
   try {
     const config = loadConfig(env, { DATA_DIR: dataDir, KEY_PEPPER: THROWAWAY_PEPPER, LOG_LEVEL: 'silent' })

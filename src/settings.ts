@@ -33,7 +33,7 @@ export const SecuritySettingsSchema = Type.Object({
       enabled: Type.Boolean({ default: true }),
     }, { additionalProperties: false, default: {} }),
   }, { additionalProperties: false, default: {} }),
-}, { additionalProperties: false, $id: 'SecuritySettings' })
+}, { additionalProperties: false, $id: 'SecuritySettings', description: 'The account’s security settings in effect, defaults filled in' })
 
 export type SecuritySettings = Static<typeof SecuritySettingsSchema>
 

@@ -13,17 +13,17 @@ import { SCOPES } from '../src/scopes.js'
 import { buildTestApp, createTestAccount } from './helper/app.js'
 
 interface SchemaNode { [keyword: string]: unknown }
-interface MediaType { schema?: SchemaNode }
-interface Response { description?: string; content?: Record<string, MediaType> }
+interface MediaType { schema?: SchemaNode; example?: unknown }
+interface Response { description?: string; headers?: Record<string, { $ref?: string }>; content?: Record<string, MediaType> }
 interface Operation {
+  requestBody?: { required?: boolean; content?: Record<string, MediaType> }
   operationId?: string
   summary?: string
   description?: string
   tags?: string[]
   security?: Record<string, string[]>[]
   'x-required-scope'?: string
-  parameters?: { schema?: SchemaNode }[]
-  requestBody?: { content?: Record<string, MediaType> }
+  parameters?: { name?: string; in?: string; required?: boolean; schema?: SchemaNode }[]
   responses?: Record<string, Response>
 }
 interface OpenApiDocument {
@@ -72,7 +72,41 @@ t.test('the document is valid OpenAPI 3.1', async (t) => {
   t.match(spec.openapi, /^3\.1\.\d+$/)
   // swagger-parser dereferences in place: it gets a copy.
   await t.resolves(SwaggerParser.validate(structuredClone(spec) as never), 'swagger-parser validates it')
-  t.same(spec.servers?.map((server) => server.url), ['http://127.0.0.1:3000'], 'a fixed server entry')
+  t.same(spec.servers?.map((server) => server.url), ['/'], 'a relative server: Try it out calls the host that served the document')
+})
+
+t.test('what generated clients rely on: defaults optional, headers documented, honest responses, real examples', async (t) => {
+  for (const { id, operation } of v1Operations) {
+    for (const parameter of operation.parameters ?? []) {
+      if (parameter.in === 'query' && parameter.schema?.default !== undefined) {
+        t.notOk(parameter.required, `${id} ?${parameter.name} has a default, so it is optional`)
+      }
+    }
+    for (const [status, response] of Object.entries(operation.responses ?? {})) {
+      t.not(response.description, 'Default Response', `${id} ${status} is described`)
+      const headers = Object.keys(response.headers ?? {})
+      t.ok(headers.includes('X-Request-Id'), `${id} ${status} documents X-Request-Id`)
+      for (const name of ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit-Policy']) {
+        t.ok(headers.includes(name), `${id} ${status} documents ${name}`)
+      }
+      if (status === '429' || status === '503') t.ok(headers.includes('Retry-After'), `${id} ${status} documents Retry-After`)
+      if (status.startsWith('2')) {
+        for (const name of ['Deprecation', 'Sunset', 'X-API-Key-Rotation-Due']) t.ok(headers.includes(name), `${id} ${status} documents ${name}`)
+      }
+      const problem = response.content?.['application/problem+json']
+      if (problem) {
+        const example = problem.example as { status?: number; code?: string } | undefined
+        t.equal(example?.status, Number(status), `${id} ${status}: the example problem has this status`)
+        t.match(response.description ?? '', `\`${example?.code}\``, `${id} ${status}: and one of the codes the description lists`)
+      }
+    }
+    const body = operation.requestBody?.content?.['application/json']
+    if (body) t.ok(body.example !== undefined, `${id} has a request body example`)
+  }
+  t.notOk(spec.paths['/api/v1/keys']?.post?.responses?.['404'], 'POST /keys documents no 404: it cannot return one')
+  t.equal(spec.paths['/api/v1/keys/{id}/rotate']?.post?.requestBody?.required, false, 'rotate needs no body')
+  t.equal(spec.paths['/api/v1/keys']?.post?.requestBody?.required, true)
+  t.ok((spec.components as unknown as { headers?: object }).headers, 'response headers are shared components')
 })
 
 t.test('security schemes: exactly bearerAuth (HTTP bearer) and apiKeyHeader (X-API-Key)', async (t) => {
@@ -136,8 +170,9 @@ t.test('shared schemas are named components and referenced, never inlined', asyn
   t.same(Object.keys(schemas).filter((name) => !/^[A-Z][A-Za-z]+$/.test(name)), [], 'no generated names such as def-0')
   for (const node of walk(spec)) {
     if (typeof node.$ref !== 'string') continue
-    const name = /^#\/components\/schemas\/(.+)$/.exec(node.$ref)?.[1]
-    t.ok(name && schemas[name], `$ref ${node.$ref} resolves`)
+    const [, section, name] = /^#\/components\/(schemas|headers)\/(.+)$/.exec(node.$ref) ?? []
+    const components = spec.components as unknown as Record<string, Record<string, unknown>>
+    t.ok(section && name && components[section]?.[name], `$ref ${node.$ref} resolves`)
   }
 
   const responseRef = (path: string, method: string, status: string, media = 'application/json') =>
@@ -189,6 +224,7 @@ t.test('an SDK generated from openapi.yaml types and drives the API', async (t) 
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n')
     writeFileSync(join(dir, 'openapi.d.ts'), types)
+    t.ok(listOperations.length >= 5, `${listOperations.length} list operations called with no arguments`)
     writeFileSync(join(dir, 'usage.ts'), SDK_USAGE)
     const program = ts.createProgram([join(dir, 'usage.ts')], {
       strict: true,
@@ -239,6 +275,18 @@ t.test('an SDK generated from openapi.yaml types and drives the API', async (t) 
     t.equal(refused.response.status, 403)
     t.match(refused.error, { code: 'insufficient_scope' })
 
+    const example = spec.paths['/api/v1/keys']?.post?.requestBody?.content?.['application/json']?.example as Record<string, unknown>
+    const tried = await client.POST('/api/v1/keys', { body: example })
+    t.equal(tried.response.status, 201, 'the documented example body ("Try it out") works as is')
+
+    for (const { path } of listOperations) {
+      const url = path.replace(/\{\w+\}/g, account.keyId) as '/api/v1/keys'
+      const listed = await client.GET(url)
+      t.equal(listed.response.status, 200, `GET ${path} with no arguments`)
+    }
+    const noBody = await client.POST(`/api/v1/keys/${newKey.id}/rotate` as '/api/v1/keys')
+    t.equal(noBody.response.status, 201, 'rotate with no body at all')
+
     const anonymous = await createClient<SdkPaths>({ baseUrl }).GET('/api/v1/credits/balance')
     t.equal(anonymous.data, undefined)
     t.equal(anonymous.response.status, 401)
@@ -246,6 +294,16 @@ t.test('an SDK generated from openapi.yaml types and drives the API', async (t) 
     t.match(anonymous.error, { code: 'missing_api_key', status: 401 })
   })
 })
+
+/** GET operations answering a page (`…List`), as a customer would call them: with no arguments. */
+const listOperations = v1Operations.filter(({ id, operation }) => id.startsWith('GET ')
+  && /List$/.test(String(operation.responses?.['200']?.content?.['application/json']?.schema?.$ref ?? '')))
+const LIST_CALLS = listOperations.map(({ path }) => {
+  const params = [...path.matchAll(/\{(\w+)\}/g)].map((match) => `${match[1]}: 'key_123'`)
+  return params.length === 0
+    ? `  await client.GET('${path}')`
+    : `  await client.GET('${path}', { params: { path: { ${params.join(', ')} } } })`
+}).join('\n')
 
 /**
  * A loose stand-in for the generated `paths`, only for the run-time half: the generated file does
@@ -263,7 +321,7 @@ type SdkOperation = {
 type SdkPaths = Record<string, { get: SdkOperation; post: SdkOperation }>
 
 /** What a customer's TypeScript would look like: it must compile, and misuse must not. */
-const SDK_USAGE = `
+const SDK_USAGE_TEMPLATE = `
 import createClient from 'openapi-fetch'
 import type { components, paths } from './openapi.js'
 
@@ -287,6 +345,12 @@ export async function usage(key: string): Promise<void> {
   const ids: string[] | undefined = page.data?.data.map((item) => item.id)
   const cursor: string | null | undefined = page.data?.next_cursor
 
+  // Every list with no arguments at all, and rotate with no body: the server defaults them.
+${LIST_CALLS}
+  const rotated = await client.POST('/api/v1/keys/{id}/rotate', { params: { path: { id: 'key_123' } } })
+  const successor: string | undefined = rotated.data?.key
+  void successor
+
   // @ts-expect-error an undocumented path does not compile
   await client.GET('/api/v1/nope')
   // @ts-expect-error scopes are required to create a key
@@ -303,3 +367,4 @@ export async function usage(key: string): Promise<void> {
   void [cents, code, secret, ids, cursor, wrong]
 }
 `
+const SDK_USAGE = SDK_USAGE_TEMPLATE.replace('${LIST_CALLS}', LIST_CALLS)

@@ -2,24 +2,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { OPENAPI_DEFINITION } from '../../src/http/openapi-info.js'
-
-const PROBLEM_REF = '#/components/schemas/Problem'
-
-/**
- * Errors leave as `application/problem+json` (plugins/errors.ts), but @fastify/swagger labels every
- * response `application/json`: relabel the Problem responses with the media type really sent.
- */
-function relabelProblemResponses(paths: object | undefined): void {
-  type Response = { content?: Record<string, { schema?: { $ref?: string } }> }
-  for (const pathItem of Object.values(paths ?? {}) as Record<string, { responses?: Record<string, Response> }>[]) {
-    for (const operation of Object.values(pathItem)) {
-      for (const response of Object.values(operation.responses ?? {})) {
-        const json = response.content?.['application/json']
-        if (json?.schema?.$ref === PROBLEM_REF) response.content = { 'application/problem+json': json }
-      }
-    }
-  }
-}
+import { finishDocument } from '../../src/http/openapi-document.js'
 
 /**
  * OpenAPI 3.1 generated from the route schemas (registered before any route, so every route is
@@ -27,7 +10,11 @@ function relabelProblemResponses(paths: object | undefined): void {
  */
 export default fp(async (fastify) => {
   await fastify.register(swagger, {
-    openapi: structuredClone(OPENAPI_DEFINITION) as never,
+    openapi: {
+      ...structuredClone(OPENAPI_DEFINITION),
+      // Relative by default, so Swagger UI's "Try it out" calls whichever host served it.
+      servers: [{ url: fastify.config.PUBLIC_BASE_URL ?? '/', description: fastify.config.PUBLIC_BASE_URL ? 'This deployment' : 'The host serving this document' }],
+    } as never,
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
@@ -36,8 +23,7 @@ export default fp(async (fastify) => {
     transform: ({ schema, url }) => ({ schema, url: url.length > 1 ? url.replace(/\/+$/, '') : url }),
     transformObject: (document) => {
       if (!('openapiObject' in document)) return document.swaggerObject
-      relabelProblemResponses(document.openapiObject.paths)
-      return document.openapiObject
+      return finishDocument(document.openapiObject as never) as typeof document.openapiObject
     },
   })
   await fastify.register(swaggerUi, {
@@ -45,4 +31,4 @@ export default fp(async (fastify) => {
     uiConfig: { deepLinking: true, persistAuthorization: false },
   })
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
-}, { name: 'swagger' })
+}, { name: 'swagger', dependencies: ['config'] })

@@ -3,7 +3,7 @@ import { alerts, type AlertRow } from '../db/schema/index.js'
 import type { Database } from '../db/client.js'
 import type { Executor } from '../db/executor.js'
 import { ApiError } from '../errors.js'
-import { afterCursor, newestFirst, toPage, type PageRequest } from '../pagination.js'
+import { afterCursor, fetchSize, newestFirst, toPage, type PageRequest } from '../pagination.js'
 import { recordAudit, type Actor } from '../services/audit.js'
 import type { AlertSeverity, AlertType } from './types.js'
 
@@ -44,7 +44,7 @@ export async function listAlerts(db: Executor, accountId: string, request: Alert
       afterCursor(alerts, request.cursor),
     ))
     .orderBy(...newestFirst(alerts))
-    .limit(request.limit + 1)
+    .limit(fetchSize(request))
   return toPage(rows, request.limit, presentAlert)
 }
 

@@ -18,7 +18,6 @@ export const OPENAPI_DEFINITION = {
       'Errors are RFC 9457 `application/problem+json` with a stable `code`.',
     ].join('\n'),
   },
-  servers: [{ url: 'http://127.0.0.1:3000', description: 'Local (embedded default)' }],
   tags: [
     { name: 'keys', description: 'API keys: create, list, rotate, revoke (scope keys:manage)' },
     { name: 'audit', description: 'Append-only audit log of key and account changes' },

@@ -6,7 +6,7 @@ import { Nullable } from './schema-kit.js'
  * would turn an omitted field into a change), unknown properties refused at every level. The
  * leaves keep their types and bounds, so each field is validated as the full schema would.
  */
-export function partialDeep(schema: TSchema, options: { $id?: string; description?: string } = {}): TSchema {
+export function partialDeep(schema: TSchema, options: { $id?: string; description?: string; examples?: unknown[] } = {}): TSchema {
   if (KindGuard.IsObject(schema)) {
     const properties = Object.fromEntries(Object.entries(schema.properties)
       .map(([name, property]) => [name, Type.Optional(partialDeep(property))]))

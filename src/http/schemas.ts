@@ -2,7 +2,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { SCOPES } from '../scopes.js'
 import { PLANS } from '../plans.js'
 import { idPattern } from '../ids.js'
-import { ERROR_CATALOGUE } from '../errors.js'
+import { ERROR_CATALOGUE, type ErrorCode } from '../errors.js'
 import { CREDIT_TRANSACTION_TYPES } from '../db/schema/index.js'
 import { MAX_ALLOWLIST_ENTRIES } from '../cidr.js'
 import { ATTENTION_REASONS } from '../services/key-hygiene.js'
@@ -64,23 +64,35 @@ const keyFields = {
   }),
 }
 
-export const ApiKeySchema = Type.Object(keyFields, { $id: 'ApiKey', additionalProperties: false })
+const EXAMPLE_KEY = {
+  id: 'key_4fJ8kQ2mZx7Lp0aB3cD9eF', name: 'billing-sync', prefix: 'vxp_7Hq2LmZ9', last_four: 'x3Pa',
+  scopes: ['calls:read', 'credits:read'], ip_allowlist: ['203.0.113.0/24'], status: 'active',
+  created_at: '2026-12-01T16:00:00.000Z', expires_at: null, last_used_at: '2026-12-01T16:05:12.000Z', revoked_at: null,
+  rotated_from: null, replaced_by: null, created_by: 'key_0aB1cD2eF3gH4iJ5kL6mN7', rotation_due_at: '2027-03-01T16:00:00.000Z',
+  attention: ['no_expiry'],
+}
+
+export const ApiKeySchema = Type.Object(keyFields, { $id: 'ApiKey', additionalProperties: false, description: 'An API key, without its secret', examples: [EXAMPLE_KEY] })
 
 export const ApiKeyWithSecretSchema = Type.Object({
   ...keyFields,
   key: Type.String({ description: 'The secret. Shown this once; store it now.' }),
-}, { $id: 'ApiKeyWithSecret', additionalProperties: false })
+}, {
+  $id: 'ApiKeyWithSecret', additionalProperties: false, description: 'The new key, with its secret (shown this once)',
+  // Not key-shaped on purpose: secret scanners must never flag the published spec.
+  examples: [{ ...EXAMPLE_KEY, attention: ['never_used', 'no_expiry'], last_used_at: null, key: 'vxp_…(53 characters, shown once)' }],
+})
 
 export const RotatedApiKeySchema = Type.Object({
   ...keyFields,
   key: Type.String({ description: 'The new secret. Shown this once; store it now.' }),
   previous_key: Type.Ref(ApiKeySchema),
-}, { $id: 'RotatedApiKey', additionalProperties: false })
+}, { $id: 'RotatedApiKey', additionalProperties: false, description: 'The successor key with its secret, and the rotated key as it now stands' })
 
 export const PlanLimitsSchema = Type.Object({
   requests_per_hour: Type.Integer(),
   burst_per_minute: Type.Integer(),
-}, { $id: 'PlanLimits' })
+}, { $id: 'PlanLimits', description: 'The key’s rate limits, from its account’s plan' })
 
 export const CurrentKeySchema = Type.Object({
   key: Type.Ref(ApiKeySchema),
@@ -91,13 +103,13 @@ export const CurrentKeySchema = Type.Object({
   }),
   limits: Type.Ref(PlanLimitsSchema),
   rotation_due_at: Timestamp,
-}, { $id: 'CurrentKey' })
+}, { $id: 'CurrentKey', description: 'The calling key, its account and limits' })
 
 export const CreditBalanceSchema = Type.Object({
   balance: Type.Integer({ description: 'In the smallest currency unit (cents)' }),
   currency: Type.String({ examples: ['usd'] }),
   updated_at: Timestamp,
-}, { $id: 'CreditBalance' })
+}, { $id: 'CreditBalance', description: 'The account’s credit balance, in cents', examples: [{ balance: 1000, currency: 'usd', updated_at: '2026-12-01T16:00:00.000Z' }] })
 
 export const CreditTransactionSchema = Type.Object({
   id: Type.String({ pattern: idPattern('creditTransaction') }),
@@ -107,7 +119,7 @@ export const CreditTransactionSchema = Type.Object({
   currency: Type.String(),
   description: Type.String(),
   created_at: Timestamp,
-}, { $id: 'CreditTransaction' })
+}, { $id: 'CreditTransaction', description: 'One credit ledger entry' })
 
 export const AuditEntrySchema = Type.Object({
   id: Type.String({ pattern: idPattern('auditEntry') }),
@@ -119,38 +131,39 @@ export const AuditEntrySchema = Type.Object({
   before: Type.Unknown(),
   after: Type.Unknown(),
   created_at: Timestamp,
-}, { $id: 'AuditEntry' })
+}, { $id: 'AuditEntry', description: 'One audit log entry' })
 
 /** `/keys/{id}`: loose on purpose — an id that is not ours is a 404, whatever its shape. */
 export const KeyIdParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
 
 /** `?limit=1..100&cursor=` — keyset pagination. */
+export const DEFAULT_PAGE_LIMIT = 20
 export const PageQuerySchema = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_LIMIT, description: 'Items per page (default 20)' })),
   cursor: Type.Optional(Type.String({ maxLength: 512, description: 'next_cursor from the previous page' })),
 }, { additionalProperties: false })
 export type PageQuery = Static<typeof PageQuerySchema>
 
-export function pageOf<T extends TSchema>(item: T, id: string) {
+export function pageOf<T extends TSchema>(item: T, id: string, description: string) {
   return Type.Object({
     data: Type.Array(item),
     has_more: Type.Boolean(),
     next_cursor: Nullable(Type.String()),
-  }, { $id: id })
+  }, { $id: id, description: `A page of ${description}, newest first` })
 }
 
-export const ApiKeyListSchema = pageOf(Type.Ref(ApiKeySchema), 'ApiKeyList')
-export const CreditTransactionListSchema = pageOf(Type.Ref(CreditTransactionSchema), 'CreditTransactionList')
-export const AuditEntryListSchema = pageOf(Type.Ref(AuditEntrySchema), 'AuditEntryList')
+export const ApiKeyListSchema = pageOf(Type.Ref(ApiKeySchema), 'ApiKeyList', 'API keys')
+export const CreditTransactionListSchema = pageOf(Type.Ref(CreditTransactionSchema), 'CreditTransactionList', 'credit ledger entries')
+export const AuditEntryListSchema = pageOf(Type.Ref(AuditEntrySchema), 'AuditEntryList', 'audit log entries')
 
-export const HealthSchema = Type.Object({ status: Type.Literal('ok') }, { $id: 'Health' })
+export const HealthSchema = Type.Object({ status: Type.Literal('ok') }, { $id: 'Health', description: 'The process is up' })
 export const ReadinessSchema = Type.Object({
   status: StringEnum(['ready', 'unavailable']),
   checks: Type.Object({
     database: StringEnum(['ok', 'error']),
     redis: StringEnum(['ok', 'error', 'not_configured']),
   }),
-}, { $id: 'Readiness' })
+}, { $id: 'Readiness', description: 'Whether the database and Redis answer' })
 
 /** Registered in this order (a schema's references come before it). */
 export const SHARED_SCHEMAS: TSchema[] = [
@@ -161,11 +174,33 @@ export const SHARED_SCHEMAS: TSchema[] = [
   ...ALERT_SCHEMAS,
 ]
 
-/** The error responses every authenticated operation may give, by status. */
-export function problemResponses(...statuses: number[]) {
-  const descriptions: Record<number, string> = {
-    400: 'Invalid request', 401: 'Missing, invalid, expired or revoked API key', 403: 'Scope missing or IP not allowed',
-    404: 'Not found', 409: 'Conflict', 413: 'Body too large', 415: 'Unsupported content type', 429: 'Rate limited', 503: 'Unavailable',
+/** What every /api/v1 operation can answer before its handler runs: the front door. */
+const FRONT_DOOR_CODES: readonly ErrorCode[] = [
+  'ambiguous_credentials', 'missing_api_key', 'invalid_api_key', 'expired_api_key', 'revoked_api_key',
+  'insufficient_scope', 'ip_not_allowed', 'rate_limited', 'too_many_failed_attempts',
+]
+
+/**
+ * The error responses of one operation, from the codes its handler can raise (the front door's
+ * are added). Grouped by status: each response's description lists its codes, the operation's own
+ * first, and its example (openapi-document.ts) is a problem document with that first code.
+ */
+export function problemResponses(...codes: ErrorCode[]) {
+  const byStatus = new Map<number, ErrorCode[]>()
+  for (const code of [...codes, ...FRONT_DOOR_CODES]) {
+    const { status } = ERROR_CATALOGUE[code]
+    const list = byStatus.get(status) ?? []
+    if (!list.includes(code)) list.push(code)
+    byStatus.set(status, list)
   }
-  return Object.fromEntries(statuses.map((status) => [status, Type.Ref(ProblemSchema, { description: descriptions[status] ?? 'Error' })]))
+  return Object.fromEntries([...byStatus].sort(([a], [b]) => a - b).map(([status, list]) => [status, Type.Ref(ProblemSchema, {
+    // The codes, in backticks: finishDocument makes the response's example from the first.
+    description: `${STATUS_TEXT[status] ?? 'Error'}: ${list.map((code) => `\`${code}\``).join(', ')}`,
+  })]))
 }
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad request', 401: 'Not authenticated', 402: 'Payment required', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict',
+  413: 'Body too large', 415: 'Unsupported content type', 422: 'Unprocessable', 429: 'Too many requests', 503: 'Unavailable',
+}
+

@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm'
 import { auditLog, type AuditLogRow } from '../db/schema/index.js'
 import type { Executor } from '../db/executor.js'
 import { newId } from '../ids.js'
-import { afterCursor, newestFirst, toPage, type PageRequest } from '../pagination.js'
+import { afterCursor, fetchSize, newestFirst, toPage, type PageRequest } from '../pagination.js'
 
 /** Who made a change and from where: a key id (API), or `cli` / `bootstrap` (operators). */
 export interface Actor {
@@ -54,6 +54,6 @@ export async function listAuditEntries(db: Executor, accountId: string, page: Pa
   const rows = await db.select().from(auditLog)
     .where(and(eq(auditLog.accountId, accountId), afterCursor(auditLog, page.cursor)))
     .orderBy(...newestFirst(auditLog))
-    .limit(page.limit + 1)
+    .limit(fetchSize(page))
   return toPage(rows, page.limit, presentAuditEntry)
 }

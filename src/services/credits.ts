@@ -1,10 +1,12 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { accounts, creditTransactions, type AccountRow, type CreditTransactionRow, type CreditTransactionType } from '../db/schema/index.js'
 import type { Executor, Transaction } from '../db/executor.js'
+import type { Database } from '../db/client.js'
 import { ApiError } from '../errors.js'
 import { newId } from '../ids.js'
 import { CURRENCY } from '../plans.js'
-import { afterCursor, newestFirst, toPage, type PageRequest } from '../pagination.js'
+import { afterCursor, fetchSize, newestFirst, toPage, type PageRequest } from '../pagination.js'
+import { recordAudit, type Actor } from './audit.js'
 
 export interface LedgerEntry {
   accountId: string
@@ -34,6 +36,28 @@ export async function appendLedgerEntry(tx: Transaction, entry: LedgerEntry): Pr
     description: entry.description,
   }).returning()
   return row!
+}
+
+/** Largest single grant an operator may make: $1,000,000.00, far beyond any plausible mistake-free need. */
+export const MAX_GRANT_CENTS = 100_000_000
+
+/**
+ * An operator's credit grant (`credits grant`): one `grant` ledger entry and its audit entry, in
+ * one transaction. The account must exist (404 otherwise), the amount is positive integer cents.
+ */
+export async function grantCredits(db: Database, accountId: string, amount: number, description: string, actor: Actor) {
+  if (!Number.isSafeInteger(amount) || amount < 1 || amount > MAX_GRANT_CENTS) {
+    throw new ApiError('validation_failed', `The amount is integer cents from 1 to ${MAX_GRANT_CENTS}.`)
+  }
+  return db.transaction(async (tx) => {
+    const [account] = await tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, accountId)).for('update')
+    if (!account) throw new ApiError('not_found', `No account ${accountId}.`)
+    const entry = await appendLedgerEntry(tx, { accountId, type: 'grant', amount, description })
+    await recordAudit(tx, actor, {
+      accountId, action: 'credits.granted', targetType: 'account', targetId: accountId, before: null, after: presentCreditTransaction(entry),
+    })
+    return presentCreditTransaction(entry)
+  })
 }
 
 export function presentBalance(account: Pick<AccountRow, 'creditBalance' | 'creditBalanceUpdatedAt'>) {
@@ -67,6 +91,6 @@ export async function listCreditTransactions(db: Executor, accountId: string, pa
   const rows = await db.select().from(creditTransactions)
     .where(and(eq(creditTransactions.accountId, accountId), afterCursor(creditTransactions, page.cursor)))
     .orderBy(...newestFirst(creditTransactions))
-    .limit(page.limit + 1)
+    .limit(fetchSize(page))
   return toPage(rows, page.limit, presentCreditTransaction)
 }

@@ -1,7 +1,7 @@
 import { and, eq, gte, lt, sql } from 'drizzle-orm'
 import type { Executor } from '../db/executor.js'
 import { usageEvents, usageRollups, type UsageEventRow } from '../db/schema/index.js'
-import { afterCursor, newestFirst, toPage, type PageRequest } from '../pagination.js'
+import { afterCursor, fetchSize, newestFirst, toPage, type PageRequest } from '../pagination.js'
 import { BUCKET_COUNT, percentile } from './histogram.js'
 import { canonicalAddress } from './network.js'
 
@@ -41,7 +41,7 @@ export async function listKeyLogs(db: Executor, accountId: string, keyId: string
       afterCursor(usageEvents, page.cursor),
     ))
     .orderBy(...newestFirst(usageEvents))
-    .limit(page.limit + 1)
+    .limit(fetchSize(page))
   return toPage(rows, page.limit, presentUsageEvent)
 }
 

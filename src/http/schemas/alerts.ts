@@ -28,11 +28,12 @@ export const AlertListSchema = Type.Object({
   data: Type.Array(Type.Ref(AlertSchema)),
   has_more: Type.Boolean(),
   next_cursor: Nullable(Type.String()),
-}, { $id: 'AlertList' })
+}, { $id: 'AlertList', description: 'A page of alerts, newest first' })
 
 export const SecuritySettingsPatchSchema = partialDeep(SecuritySettingsSchema, {
   $id: 'SecuritySettingsPatch',
   description: 'Any subset of the security settings; objects merge, values replace. Unknown fields are refused.',
+  examples: [{ max_key_lifetime_days: 90, alerts: { failed_auth_burst: { threshold: 10 } } }],
 })
 
 /** Appended to SHARED_SCHEMAS (a schema's references come before it). */

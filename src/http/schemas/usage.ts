@@ -19,13 +19,13 @@ export const UsageLogEntrySchema = Type.Object({
   user_agent: Nullable(Type.String(), { description: 'First 256 characters' }),
   rate_limit: StringEnum(['allowed', 'limited'], { description: '`limited`: answered 429 by the key’s rate limit' }),
   created_at: Timestamp,
-}, { $id: 'UsageLogEntry', additionalProperties: false })
+}, { $id: 'UsageLogEntry', additionalProperties: false, description: 'One request made with the key' })
 
 export const UsageLogListSchema = Type.Object({
   data: Type.Array(Type.Ref(UsageLogEntrySchema)),
   has_more: Type.Boolean(),
   next_cursor: Nullable(Type.String()),
-}, { $id: 'UsageLogList' })
+}, { $id: 'UsageLogList', description: 'A page of the key’s requests, newest first' })
 
 export const UsageBucketSchema = Type.Object({
   start: Timestamp,
@@ -34,7 +34,7 @@ export const UsageBucketSchema = Type.Object({
   rate_limited: Type.Integer({ minimum: 0, description: 'Requests answered 429 by the key’s rate limit' }),
   p50_ms: LatencyBound,
   p99_ms: LatencyBound,
-}, { $id: 'UsageBucket', additionalProperties: false })
+}, { $id: 'UsageBucket', additionalProperties: false, description: 'One time bucket of the series' })
 
 export const UsageSeriesSchema = Type.Object({
   key_id: Type.String(),
@@ -44,10 +44,10 @@ export const UsageSeriesSchema = Type.Object({
   data: Type.Array(Type.Ref(UsageBucketSchema), {
     description: 'Every bucket from `from` to `to`, oldest first, UTC; buckets without requests are present with zeros',
   }),
-}, { $id: 'UsageSeries', additionalProperties: false })
+}, { $id: 'UsageSeries', additionalProperties: false, description: 'The key’s usage over time' })
 
 export const KeyLogsQuerySchema = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Items per page (default 20)' })),
   cursor: Type.Optional(Type.String({ maxLength: 512, description: 'next_cursor from the previous page' })),
   status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599, description: 'Only responses with this status' })),
   created_after: Type.Optional(Type.String({ format: 'date-time', description: 'Only requests at or after this time' })),
@@ -57,7 +57,7 @@ export const KeyLogsQuerySchema = Type.Object({
 export type KeyLogsQuery = Static<typeof KeyLogsQuerySchema>
 
 export const KeyUsageQuerySchema = Type.Object({
-  granularity: StringEnum(GRANULARITIES, { default: 'hour' }),
+  granularity: Type.Optional(StringEnum(GRANULARITIES, { default: 'hour', description: 'Bucket size (default hour)' })),
   from: Type.Optional(Type.String({
     format: 'date-time',
     description: 'Default: 1 hour (minute), 24 hours (hour) or 30 days (day) before `to`. At most 24 hours, 31 days or 400 days before `to`.',

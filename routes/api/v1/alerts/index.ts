@@ -23,7 +23,7 @@ const alerts: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Alerts from the detectors: request_spike, failed_auth_burst, new_network, rate_limit_storm, quota_threshold. '
         + 'Thresholds are set per account with PATCH /api/v1/settings/security.',
       querystring: AlertListQuery,
-      response: { 200: Type.Ref(AlertListSchema), ...problemResponses(400, 401, 403, 429) },
+      response: { 200: Type.Ref(AlertListSchema), ...problemResponses('validation_failed', 'invalid_cursor') },
     },
   }, async (request) => listAlerts(fastify.database.db, request.principal.account.id, {
     limit: request.query.limit,
@@ -38,7 +38,7 @@ const alerts: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['alerts'], summary: 'Acknowledge an alert', operationId: 'acknowledgeAlert',
       description: 'Idempotent: acknowledging an acknowledged alert returns it unchanged.',
       params: AlertParams,
-      response: { 200: Type.Ref(AlertSchema), ...problemResponses(400, 401, 403, 404, 429) },
+      response: { 200: Type.Ref(AlertSchema), ...problemResponses('validation_failed', 'not_found') },
     },
   }, async (request) => acknowledgeAlert(fastify.database.db, request.principal.account.id, request.params.id, {
     id: request.principal.key.id,

@@ -10,7 +10,7 @@ const auditLog: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['audit'], summary: 'Audit log, newest first', operationId: 'listAuditLog',
       querystring: PageQuerySchema,
-      response: { 200: Type.Ref(AuditEntryListSchema), ...problemResponses(400, 401, 403, 429) },
+      response: { 200: Type.Ref(AuditEntryListSchema), ...problemResponses('validation_failed', 'invalid_cursor') },
     },
   }, async (request) => listAuditEntries(fastify.database.db, request.principal.account.id, request.query))
 }

@@ -11,7 +11,7 @@ const credits: FastifyPluginAsyncTypebox = async (fastify) => {
     config: read,
     schema: {
       tags: ['credits'], summary: 'Current credit balance', operationId: 'getCreditBalance',
-      response: { 200: Type.Ref(CreditBalanceSchema), ...problemResponses(401, 403, 429) },
+      response: { 200: Type.Ref(CreditBalanceSchema), ...problemResponses() },
     },
   }, async (request) => getBalance(fastify.database.db, request.principal.account.id))
 
@@ -20,7 +20,7 @@ const credits: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['credits'], summary: 'Credit ledger, newest first', operationId: 'listCreditTransactions',
       querystring: PageQuerySchema,
-      response: { 200: Type.Ref(CreditTransactionListSchema), ...problemResponses(400, 401, 403, 429) },
+      response: { 200: Type.Ref(CreditTransactionListSchema), ...problemResponses('validation_failed', 'invalid_cursor') },
     },
   }, async (request) => listCreditTransactions(fastify.database.db, request.principal.account.id, request.query))
 }

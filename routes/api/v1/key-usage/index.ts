@@ -4,6 +4,7 @@ import { KeyIdParamsSchema, problemResponses } from '../../../../src/http/schema
 import { KeyLogsQuerySchema, KeyUsageQuerySchema, UsageLogListSchema, UsageSeriesSchema } from '../../../../src/http/schemas/usage.js'
 import { ApiError } from '../../../../src/errors.js'
 import { parseTimestamp } from '../../../../src/http/problem.js'
+import { decodeCursor } from '../../../../src/pagination.js'
 import { DEFAULT_SPAN_MS, MAX_SPAN_MS, bucketStart, listKeyLogs, usageSeries, type Granularity } from '../../../../src/usage/queries.js'
 
 
@@ -36,7 +37,6 @@ function usageWindow(granularity: Granularity, fromText: string | undefined, toT
  */
 const keyUsage: FastifyPluginAsyncTypebox = async (fastify) => {
   const manage = { scope: 'keys:manage' } as const
-  const errors = problemResponses(400, 401, 403, 404, 429)
 
   fastify.get('/:id/logs', {
     config: manage,
@@ -47,16 +47,17 @@ const keyUsage: FastifyPluginAsyncTypebox = async (fastify) => {
         + 'listed yet. Failed authentications are not here.',
       params: KeyIdParamsSchema,
       querystring: KeyLogsQuerySchema,
-      response: { 200: Type.Ref(UsageLogListSchema), ...errors },
+      response: { 200: Type.Ref(UsageLogListSchema), ...problemResponses('validation_failed', 'invalid_cursor', 'not_found') },
     },
   }, async (request) => {
     const accountId = request.principal.account.id
     const { id } = request.params
-    await fastify.keys.get(accountId, id)
     const { limit, cursor, status, created_after: createdAfter, created_before: createdBefore, ip } = request.query
-    return listKeyLogs(fastify.database.db, accountId, id, {
-      status, createdAfter: toDate(createdAfter, '/querystring/created_after'), createdBefore: toDate(createdBefore, '/querystring/created_before'), ip,
-    }, { limit, cursor })
+    // Every input is checked before anything is looked up: a bad cursor is a 400 whoever's key it is.
+    if (cursor) decodeCursor(cursor)
+    const filters = { status, createdAfter: toDate(createdAfter, '/querystring/created_after'), createdBefore: toDate(createdBefore, '/querystring/created_before'), ip }
+    await fastify.keys.get(accountId, id)
+    return listKeyLogs(fastify.database.db, accountId, id, filters, { limit, cursor })
   })
 
   fastify.get('/:id/usage', {
@@ -68,12 +69,12 @@ const keyUsage: FastifyPluginAsyncTypebox = async (fastify) => {
         + 'minute ≤ 24 hours, hour ≤ 31 days, day ≤ 400 days.',
       params: KeyIdParamsSchema,
       querystring: KeyUsageQuerySchema,
-      response: { 200: Type.Ref(UsageSeriesSchema), ...errors },
+      response: { 200: Type.Ref(UsageSeriesSchema), ...problemResponses('validation_failed', 'not_found') },
     },
   }, async (request) => {
     const accountId = request.principal.account.id
     const { id } = request.params
-    const { granularity } = request.query
+    const granularity = request.query.granularity ?? 'hour'
     const { from, to } = usageWindow(granularity, request.query.from, request.query.to, new Date())
     await fastify.keys.get(accountId, id)
     const data = await usageSeries(fastify.database.db, accountId, id, granularity, from, to)
