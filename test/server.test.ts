@@ -1,10 +1,12 @@
 import t from 'tap'
-import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import http from 'node:http'
 import { runEntryPoint } from './helper/process.js'
 import { FULL_KEY_PATTERN } from './helper/app.js'
+import { PROJECT_ROOT } from '../src/paths.js'
 
 /** The environment of a new user: no DATABASE_URL, no REDIS_URL, no pepper. */
 function embeddedEnv(dataDir: string): Record<string, string | undefined> {
@@ -90,4 +92,41 @@ t.test('a bad configuration value stops the start with one line naming the varia
   const production = runEntryPoint('src/server.ts', [], { ...process.env, NODE_ENV: 'production', KEY_PEPPER: undefined })
   t.equal(await production.exited, 1)
   t.match(production.stderr(), /KEY_PEPPER is required when NODE_ENV=production/)
+})
+
+t.test('npm start: builds only when a source changed, and the signal a process manager sends stops the server', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'voxpria-npm-start-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const stamp = join(PROJECT_ROOT, 'dist', '.build-stamp')
+  // NODE_OPTIONS cleared: this is the compiled server as `npm start` runs it, not the tests' loader.
+  const env = { ...embeddedEnv(dataDir), NODE_OPTIONS: '' }
+
+  const start = async () => {
+    const npm = spawn('npm', ['start'], { cwd: PROJECT_ROOT, env: env as NodeJS.ProcessEnv })
+    let out = ''
+    npm.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    npm.stderr.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)))
+    t.teardown(() => { npm.kill('SIGKILL') })
+    const deadline = Date.now() + 120_000
+    while (!/Server listening at/.test(out) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+    const pid = Number(/"pid":(\d+)/.exec(out)?.[1])
+    return { npm, exited, pid, output: () => out }
+  }
+
+  const first = await start()
+  t.ok(/Server listening at/.test(first.output()), 'the first start serves')
+  const built = statSync(stamp).mtimeMs
+  t.not(first.pid, first.npm.pid, 'the server is its own process…')
+  first.npm.kill('SIGTERM')
+  t.equal(await first.exited, 0, '…and npm, sent SIGTERM, exits once the server has')
+  t.match(first.output(), /"signal":"SIGTERM"[^\n]*shutting down/, 'the server itself received the signal')
+  t.throws(() => process.kill(first.pid, 0), { code: 'ESRCH' }, 'nothing left running')
+  t.notOk(existsSync(join(dataDir, 'voxpria.pid')), 'the embedded database was released')
+
+  const second = await start()
+  t.ok(/Server listening at/.test(second.output()), 'the second start serves')
+  t.equal(statSync(stamp).mtimeMs, built, 'and did not recompile: nothing changed')
+  second.npm.kill('SIGTERM')
+  t.equal(await second.exited, 0)
 })
