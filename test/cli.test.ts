@@ -12,6 +12,8 @@ import { ENTERPRISE_DEFAULT_LIMITS } from '../src/plans.js'
 import { SCOPES } from '../src/scopes.js'
 import { createAccountWithKey } from '../src/services/accounts.js'
 import { CLI_ACTOR } from '../src/services/audit.js'
+import { and, eq } from 'drizzle-orm'
+import { apiKeys, auditLog } from '../src/db/schema/index.js'
 import { FULL_KEY_PATTERN, TEST_PEPPER, call } from './helper/app.js'
 import { typescriptLoaderArgs } from './helper/process.js'
 
@@ -115,7 +117,7 @@ t.test('help, bad arguments and migrate need no shared database', async (t) => {
   t.equal(help.code, 0)
   t.equal(help.stderr, '')
   t.match(help.stdout, /^Usage: npm run --silent cli -- <command>/)
-  for (const command of ['migrate', 'accounts create', 'accounts update ID', 'keys create', 'keys list', 'keys revoke ID', 'keys rotate ID']) {
+  for (const command of ['migrate', 'accounts create', 'accounts list', 'accounts update ID', 'credits grant', 'keys create', 'keys list', 'keys revoke ID', 'keys rotate ID']) {
     t.ok(help.stdout.includes(`  ${command}`), `help names ${command}`)
   }
 
@@ -261,5 +263,58 @@ t.test('a running instance sharing Redis hears CLI changes at once', { skip: !(p
     assertOk(t, await runCli(['keys', 'revoke', key.id]), 'keys revoke')
     t.ok(await eventually(async () => (await balance(app, key.key)).statusCode === 401), 'revoked key refused without a restart')
     t.equal((await balance(app, key.key)).json().code, 'revoked_api_key')
+  })
+})
+
+t.test('credits grant, accounts list, a second revoke, and output escaped for the terminal', async (t) => {
+  const { account, keyId, evilId } = await withApp(t, async (app) => {
+    const created = await createAccountWithKey(app.database.db, app.keys, { name: 'Grant Me', plan: 'starter' }, CLI_ACTOR)
+    const evil = await app.keys.create(created.account.id, { name: 'placeholder', scopes: ['calls:read'] }, CLI_ACTOR)
+    // The API refuses such a name now; a row from before (or written by hand) must still print safely.
+    await app.database.db.update(apiKeys).set({ name: 'evil\u001b[31m\nFAKE ROW\u202e' }).where(eq(apiKeys.id, evil.id))
+    return { account: created.account, keyId: created.key.id, evilId: evil.id }
+  })
+
+  const listed = await runCli(['keys', 'list', '--account', account.id])
+  assertOk(t, listed, 'keys list')
+  t.notMatch(listed.stdout, /[\u001b\u202e]/, 'no escape or bidi character reaches the terminal')
+  t.match(listed.stdout, /evil\\u\{001b\}\[31m\\u\{000a\}FAKE ROW\\u\{202e\}/, 'they are shown, escaped')
+  t.equal(listed.stdout.trim().split('\n').length, 3, 'a header and two rows: no fake line')
+
+  const granted = await runCli(['credits', 'grant', '--account', account.id, '--amount', '2500', '--description', 'Pilot credit', '--json'])
+  assertOk(t, granted, 'credits grant')
+  t.match(parseJsonLine(t, granted), { type: 'grant', amount: 2500, balance_after: 2500, description: 'Pilot credit', id: /^ctx_/ })
+  const text = await runCli(['credits', 'grant', '--account', account.id, '--amount', '1', '--description', 'One more cent'])
+  assertOk(t, text, 'credits grant (text)')
+  t.match(text.stdout, /^Granted \$0\.01 to account acct_\w+ \("One more cent"\); balance now \$25\.01 \(ctx_\w+\)\n$/)
+  assertRefused(t, await runCli(['credits', 'grant', '--account', account.id, '--amount', '0', '--description', 'x']), /--amount must be an integer from 1/)
+  assertRefused(t, await runCli(['credits', 'grant', '--account', account.id, '--amount', '5', '--description', 'bad\u001b[2J']), /--description may not contain control/)
+  assertRefused(t, await runCli(['credits', 'grant', '--account', 'acct_0000000000000000000000', '--amount', '5', '--description', 'x']), /No account acct_0000000000000000000000/)
+
+  const accounts = await runCli(['accounts', 'list', '--json'])
+  assertOk(t, accounts, 'accounts list')
+  t.match(parseJsonLine(t, accounts).data.find((entry: { id: string }) => entry.id === account.id), { name: 'Grant Me', plan: 'starter', credit_balance: 2501 })
+  const table = await runCli(['accounts', 'list'])
+  assertOk(t, table, 'accounts list (text)')
+  t.match(table.stdout, new RegExp(`^ID\\s+NAME\\s+PLAN\\s+BALANCE[\\s\\S]*${account.id}\\s+Grant Me\\s+starter\\s+\\$25\\.01`))
+
+  await withApp(t, async (app) => {
+    const balance = await call(app, { url: '/api/v1/credits/balance', key: (await app.keys.create(account.id, { name: 'reader', scopes: ['credits:read'] }, CLI_ACTOR)).key })
+    t.equal(balance.json().balance, 2501, 'the server sees the granted credit')
+    const audit = await app.database.db.select().from(auditLog).where(and(eq(auditLog.accountId, account.id), eq(auditLog.action, 'credits.granted')))
+    t.equal(audit.length, 2, 'each grant is audited')
+    t.match(audit[0], { actor: 'cli', targetType: 'account', targetId: account.id })
+  })
+
+  assertOk(t, await runCli(['keys', 'revoke', evilId]), 'first revoke')
+  const again = await runCli(['keys', 'revoke', evilId])
+  assertOk(t, again, 'second revoke')
+  t.match(again.stdout, new RegExp(`^Key ${evilId} of account ${account.id} was already revoked at \\S+; nothing changed`))
+  void keyId
+})
+
+t.test('a command refused because the embedded database is in use exits 2 like every refusal', { skip: !!process.env.DATABASE_URL && 'PGlite only: PostgreSQL takes many processes' }, async (t) => {
+  await withApp(t, async () => {
+    assertRefused(t, await runCli(['accounts', 'list']), /embedded database .* is in use by process \d+; stop it first/)
   })
 })

@@ -1,6 +1,11 @@
 import { readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 
+/** The embedded database is open in another live process: a refusal, not a failure (the CLI exits 2). */
+export class DatabaseInUseError extends Error {
+  override readonly name = 'DatabaseInUseError'
+}
+
 /**
  * PGlite is single-process: two processes opening one data folder corrupt it. A pid file guards
  * the folder; a lock left by a process that no longer exists is taken over.
@@ -13,7 +18,7 @@ export function lockDataDir(dataDir: string): () => void {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     const holder = Number(readFileSync(path, 'utf8').trim())
     if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-      throw new Error(`the embedded database in ${dataDir} is in use by process ${holder}; stop it first (or set DATABASE_URL)`)
+      throw new DatabaseInUseError(`the embedded database in ${dataDir} is in use by process ${holder}; stop it first (or set DATABASE_URL)`)
     }
     writeFileSync(path, String(process.pid), { mode: 0o600 })
   }

@@ -1,4 +1,4 @@
-import { count, eq } from 'drizzle-orm'
+import { and, asc, count, eq, gt, or } from 'drizzle-orm'
 import { accounts, type AccountRow } from '../db/schema/index.js'
 import type { Database } from '../db/client.js'
 import { ApiError } from '../errors.js'
@@ -109,4 +109,21 @@ export async function updateAccount(db: Database, accountId: string, patch: Acco
 export async function countAccounts(db: Database): Promise<number> {
   const [row] = await db.select({ n: count() }).from(accounts)
   return row?.n ?? 0
+}
+
+/**
+ * Every account, oldest first, with its balance: for operators (`accounts list`). Read in keyset
+ * pages of 500, so no single query grows with the number of accounts.
+ */
+export async function listAccounts(db: Database) {
+  const out: (ReturnType<typeof presentAccount> & { credit_balance: number })[] = []
+  let last: AccountRow | undefined
+  for (;;) {
+    const rows: AccountRow[] = await db.select().from(accounts)
+      .where(last && or(gt(accounts.createdAt, last.createdAt), and(eq(accounts.createdAt, last.createdAt), gt(accounts.id, last.id))))
+      .orderBy(asc(accounts.createdAt), asc(accounts.id)).limit(500)
+    out.push(...rows.map((row) => ({ ...presentAccount(row), credit_balance: row.creditBalance })))
+    if (rows.length < 500) return out
+    last = rows.at(-1)
+  }
 }

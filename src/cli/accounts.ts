@@ -1,0 +1,75 @@
+import { CLI_ACTOR } from '../services/audit.js'
+import { createAccountWithKey, listAccounts, updateAccount, type AccountPatch } from '../services/accounts.js'
+import { idOf, optionalLimit, plan, required, requiredName } from './args.js'
+import { UsageError, json, text, type Command } from './command.js'
+import { accountTable, describePlan, printable, secretBlock } from './output.js'
+
+export const ACCOUNT_COMMANDS: Record<string, Command> = {
+  'accounts create': {
+    positionals: [],
+    options: { 'name': text, 'plan': text, 'hourly-limit': text, 'burst-limit': text, json },
+    prepare(values) {
+      const input = {
+        name: requiredName(values, 'name'),
+        plan: plan(required(values, 'plan')),
+        hourlyLimit: optionalLimit(values, 'hourly-limit'),
+        burstLimit: optionalLimit(values, 'burst-limit'),
+      }
+      return async (app) => {
+        const created = await createAccountWithKey(app.database.db, app.keys, input, CLI_ACTOR)
+        return {
+          json: created,
+          text: [
+            `Created account ${created.account.id} "${printable(created.account.name)}"`,
+            `  plan:   ${describePlan(created.account)}`,
+            `  key:    ${created.key.id} "${printable(created.key.name)}" with all ${created.key.scopes.length} scopes`,
+            secretBlock(created.key.key),
+          ].join('\n'),
+        }
+      }
+    },
+  },
+
+  'accounts list': {
+    positionals: [],
+    options: { json },
+    prepare() {
+      return async (app) => {
+        const accounts = await listAccounts(app.database.db)
+        return { json: { data: accounts }, text: accountTable(accounts) }
+      }
+    },
+  },
+
+  'accounts update': {
+    positionals: ['ID'],
+    options: { 'name': text, 'plan': text, 'hourly-limit': text, 'burst-limit': text, 'default-limits': { type: 'boolean' }, json },
+    prepare(values, [id]) {
+      const accountId = idOf('account', id!)
+      const defaults = values['default-limits'] === true
+      if (defaults && (values['hourly-limit'] !== undefined || values['burst-limit'] !== undefined)) {
+        throw new UsageError('--default-limits clears custom limits; it cannot be combined with --hourly-limit or --burst-limit')
+      }
+      const patch: AccountPatch = {
+        name: values.name === undefined ? undefined : requiredName(values, 'name'),
+        plan: values.plan === undefined ? undefined : plan(required(values, 'plan')),
+        // null: no custom limit, so the enterprise defaults apply again.
+        hourlyLimit: defaults ? null : optionalLimit(values, 'hourly-limit'),
+        burstLimit: defaults ? null : optionalLimit(values, 'burst-limit'),
+      }
+      if (Object.values(patch).every((value) => value === undefined)) {
+        throw new UsageError('accounts update needs at least one of --name, --plan, --hourly-limit, --burst-limit, --default-limits')
+      }
+      return async (app) => {
+        const account = await updateAccount(app.database.db, accountId, patch, CLI_ACTOR)
+        // Running instances cache an account's plan limits with its keys; over Redis this reaches
+        // every instance sharing it.
+        await app.events.publish({ type: 'account.changed', accountId })
+        return {
+          json: account,
+          text: `Updated account ${account.id} "${printable(account.name)}"\n  plan:   ${describePlan(account)}`,
+        }
+      }
+    },
+  },
+}
