@@ -1,6 +1,5 @@
 import t from 'tap'
 import { buildTestApp, createTestAccount, call } from './helper/app.js'
-import { SCOPES } from '../src/scopes.js'
 
 t.test('key management API', async (t) => {
   const { app } = await buildTestApp(t)
@@ -227,9 +226,25 @@ t.test('key management API', async (t) => {
     t.notMatch(audit.body, /digest/)
   })
 
-  t.test('all 13 scopes exist and the first key holds them all', async (t) => {
+  t.test('the first key holds all 13 documented scopes; an unknown scope is refused', async (t) => {
     const current = await call(app, { url: '/api/v1/keys/current', key: owner.key })
-    t.same(current.json().key.scopes, [...SCOPES])
-    t.equal(SCOPES.length, 13)
+    t.same(current.json().key.scopes, [
+      'calls:read', 'calls:write', 'campaigns:read', 'campaigns:write', 'agents:read', 'agents:write',
+      'contacts:read', 'contacts:write', 'credits:read', 'webhooks:read', 'webhooks:write', 'analytics:read', 'keys:manage',
+    ], 'exactly the 13 of the product page, in its order')
+    t.equal((await createKey({ name: 'x', scopes: ['credits:write'] })).statusCode, 400, 'credits are read-only: no such scope')
+  })
+
+  t.test('rotating a key that already expires: the old key stops at the earlier of its expiry and the overlap', async (t) => {
+    for (const [expiresInS, overlapS] of [[3_600, 7_200], [10_800, 7_200]] as const) {
+      const expires = new Date(Date.now() + expiresInS * 1000)
+      const key = (await createKey({ name: 'expiring', scopes: ['calls:read'], expires_at: expires.toISOString() })).json()
+      const rotated = await call(app, { method: 'POST', url: `/api/v1/keys/${key.id}/rotate`, key: owner.key, payload: { expire_old_in_seconds: overlapS } })
+      t.equal(rotated.statusCode, 201)
+      const sunset = Date.parse(rotated.json().previous_key.expires_at)
+      const expected = Math.min(expires.getTime(), Date.now() + overlapS * 1000)
+      t.ok(Math.abs(sunset - expected) < 5_000, `expires in ${expiresInS} s, overlap ${overlapS} s: sunset at the earlier (${new Date(sunset).toISOString()})`)
+      t.ok(sunset <= expires.getTime(), 'never later than the key’s own expiry')
+    }
   })
 })

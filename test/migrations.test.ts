@@ -5,6 +5,11 @@ import { getTableConfig, PgTable } from 'drizzle-orm/pg-core'
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js'
 import * as schema from '../src/db/schema/index.js'
 import type { TestLike } from './helper/app.js'
+import { rowsOf } from '../src/db/rows.js'
+import { readdirSync } from 'node:fs'
+import { MIGRATIONS_DIR } from '../src/paths.js'
+
+const MIGRATION_COUNT = readdirSync(MIGRATIONS_DIR).filter((name) => name.endsWith('.sql')).length
 
 /** Every table the drizzle schema declares, so a new table is covered without editing this test. */
 const TABLES = (Object.values(schema) as unknown[]).filter((value): value is PgTable => is(value, PgTable))
@@ -29,8 +34,11 @@ t.test('fresh database → all migrations → schema matches the drizzle schema'
   const database = await freshDatabase(t)
   t.teardown(() => database.close())
   await database.migrate()
+  const applied = async () => rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`))[0]!.n
+  const once = await applied()
+  t.equal(once, MIGRATION_COUNT, 'every migration in drizzle/ was applied')
   await database.migrate()
-  t.pass('migrating twice is a no-op')
+  t.equal(await applied(), once, 'migrating twice applies nothing more')
 
   const columns = await database.db.execute<{ table_name: string; column_name: string; is_nullable: string; data_type: string }>(sql`
     select table_name, column_name, is_nullable, data_type from information_schema.columns where table_schema = 'public'`)

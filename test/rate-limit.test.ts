@@ -44,17 +44,40 @@ t.test('sliding, not fixed: requests late in one minute still count early in the
   }
 })
 
-t.test('refused requests are not counted; both stores agree step by step', async (t) => {
-  const all = stores(t)
+t.test('refused requests are not counted; every store makes the expected decision at every step', async (t) => {
   const specs = [{ name: 'minute', windowMs: 60_000, limit: 3 }, { name: 'hour', windowMs: 3_600_000, limit: 5 }]
-  const id = `agree-${randomBytes(4).toString('hex')}`
-  const times = [0, 1_000, 2_000, 3_000, 61_000, 62_000, 125_000, 126_000, 127_000].map((offset) => MINUTE_START + offset)
-  for (const now of times) {
-    const decisions = await Promise.all(all.map(([, store]) => store.consume(id, specs, now)))
-    for (const decision of decisions.slice(1)) t.same(decision, decisions[0], `same decision at +${now - MINUTE_START} ms`)
+  // [offset ms, admitted, minute remaining, hour remaining, blocked by, retry after s]: the sliding
+  // estimate worked by hand. At +61 s the previous minute still weighs 59/60 (2.95 + 1 > 3); it
+  // decays under the limit 19 s later; the hour then runs out after 5 admissions.
+  const expected = [
+    [0, true, 2, 4, undefined, undefined], [1_000, true, 1, 3, undefined, undefined], [2_000, true, 0, 2, undefined, undefined],
+    [3_000, false, 0, 2, 'minute', 77], [61_000, false, 0, 2, 'minute', 19], [62_000, false, 0, 2, 'minute', 18],
+    [125_000, true, 2, 1, undefined, undefined], [126_000, true, 1, 0, undefined, undefined], [127_000, false, 1, 0, 'hour', 1373],
+  ] as const
+  for (const [name, store] of stores(t)) {
+    const id = `agree-${randomBytes(4).toString('hex')}`
+    for (const [offset, allowed, minute, hour, blockedBy, retryAfter] of expected) {
+      const decision = await store.consume(id, specs, MINUTE_START + offset)
+      t.same([decision.allowed, decision.windows[0]!.remaining, decision.windows[1]!.remaining, decision.blockedBy, decision.retryAfterSeconds],
+        [allowed, minute, hour, blockedBy, retryAfter], `${name} at +${offset} ms`)
+    }
   }
-  const final = await all[0]![1].peek(id, specs, MINUTE_START + 127_000)
-  t.equal(final.windows[1]!.remaining, 0, 'the hour saw exactly 5 admitted requests')
+})
+
+t.test('exactly at the limit: admitted when the estimate plus one equals it, refused a millisecond earlier', async (t) => {
+  const specs = [{ name: 'minute', windowMs: 60_000, limit: 3 }]
+  for (const [name, store] of stores(t)) {
+    const id = `exact-${randomBytes(4).toString('hex')}`
+    for (let i = 0; i < 3; i++) t.ok((await store.consume(id, specs, MINUTE_START + 1_000)).allowed, `${name}: request ${i + 1} of 3`)
+    // 20 s into the next minute the previous one weighs 40/60: 3 × 2/3 = 2 exactly, and 2 + 1 = 3.
+    const early = await store.consume(id, specs, MINUTE_START + 79_999)
+    t.equal(early.allowed, false, `${name}: at +79.999 s the estimate is a hair above 2`)
+    t.equal(early.retryAfterSeconds, 1, `${name}: retry in a second`)
+    const exact = await store.consume(id, specs, MINUTE_START + 80_000)
+    t.equal(exact.allowed, true, `${name}: at +80 s exactly 2 + 1 = 3 is within the limit`)
+    t.equal(exact.windows[0]!.remaining, 0, `${name}: and none is left`)
+    t.equal((await store.consume(id, specs, MINUTE_START + 80_000)).allowed, false, `${name}: the next is refused`)
+  }
 })
 
 t.test('requests arriving together are decided one by one in arrival order, per id', async (t) => {

@@ -4,6 +4,7 @@ import { cacheIndex, KeyVerifier } from '../src/auth/verifier.js'
 import { eq } from 'drizzle-orm'
 import { apiKeys } from '../src/db/schema/index.js'
 import { buildTestApp, createTestAccount, TEST_PEPPER } from './helper/app.js'
+import { KEY_LENGTH, KEY_PREFIX, KEY_RANDOM_LENGTH } from '../src/keys/format.js'
 
 // The verifier on its own (no HTTP): what its cache keeps, counted by its database lookups.
 
@@ -97,4 +98,24 @@ t.test('a malformed key is refused without a lookup; a near miss of a cached key
     t.match(await verifier.verify(presented), { ok: false, reason: 'invalid_api_key', displayPrefix: null }, JSON.stringify(presented))
   }
   t.equal(verifier.databaseLoads, 1, 'only the real key was looked up')
+})
+
+t.test('a key tampered anywhere is refused by its checksum alone, with no database lookup', async (t) => {
+  const { app } = await buildTestApp(t)
+  const account = await createTestAccount(app)
+  // A fresh verifier: nothing cached, so only the shape and checksum check can refuse these.
+  const verifier = new KeyVerifier(app.database.db, TEST_PEPPER, { ttlMs: 60_000 })
+  t.teardown(() => verifier.close())
+  const flip = (key: string, at: number) => `${key.slice(0, at)}${key[at] === 'a' ? 'b' : 'a'}${key.slice(at + 1)}`
+  const randomStart = KEY_PREFIX.length
+  const checksumStart = KEY_PREFIX.length + KEY_RANDOM_LENGTH
+  for (const [where, at] of [
+    ['the first random character', randomStart], ['a middle random character', randomStart + 21], ['the last random character', checksumStart - 1],
+    ['the first checksum character', checksumStart], ['a middle checksum character', checksumStart + 3], ['the last checksum character', KEY_LENGTH - 1],
+  ] as const) {
+    t.match(await verifier.verify(flip(account.key, at)), { ok: false, reason: 'invalid_api_key', displayPrefix: null }, where)
+  }
+  t.equal(verifier.databaseLoads, 0, 'not one lookup')
+  t.ok((await verifier.verify(account.key)).ok, 'the untampered key verifies')
+  t.equal(verifier.databaseLoads, 1)
 })
