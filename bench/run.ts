@@ -13,13 +13,12 @@ import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { openDatabase } from '../src/db/client.js'
 import { keyDigest } from '../src/keys/digest.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { connect, countKeys, explainLookup, largeDatabaseName, largeDatabaseUrl, recreateDatabase, settledDigestIndexScans } from './database.js'
 import { runLoad, type LoadOptions } from './load.js'
 import { formatDuration, formatSummary, median, writeSummary, type HeadlineRound, type Machine, type RunResult, type ScalingRow, type Summary, type Target } from './report.js'
-import { BENCH_LIMITS, createBenchAccounts, createKeyPool, seedFillerKeys, type SeedResult } from './seed.js'
+import { BENCH_LIMITS, createBenchAccounts, createKeyPool, openOperatorApp, seedFillerKeys, type SeedResult } from './seed.js'
 import { buildService, startService, type RunningService } from './server-process.js'
 
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/voxpria_bench'
@@ -149,10 +148,9 @@ async function main(): Promise<number> {
   const databaseName = await recreateDatabase(DATABASE_URL)
   log(`recreated database ${databaseName}`)
 
-  const handle = await openDatabase({ DATABASE_URL, DATA_DIR: join(PROJECT_ROOT, '.data') })
+  const handle = await openOperatorApp(DATABASE_URL, PEPPER, join(PROJECT_ROOT, '.data'))
   const sql = connect(DATABASE_URL)
   try {
-    await handle.migrate()
     const [{ server_version: postgresVersion }] = await sql<[{ server_version: string }]>`show server_version`
     const cpus = os.cpus()
     const machine: Machine = {
@@ -166,8 +164,8 @@ async function main(): Promise<number> {
       redis,
     }
 
-    const accounts = await createBenchAccounts(handle.db, PEPPER)
-    const keyPool = await createKeyPool(handle.db, PEPPER, accounts.accountId, KEY_POOL_SIZE)
+    const accounts = await createBenchAccounts(handle)
+    const keyPool = await createKeyPool(handle, accounts.accountId, KEY_POOL_SIZE)
     log(`created the bench account and a pool of ${keyPool.length} keys`)
     const auth = { authorization: `Bearer ${accounts.key}` }
     const digest = keyDigest(PEPPER, accounts.key)
@@ -217,12 +215,11 @@ async function main(): Promise<number> {
     // same reason as above: the comparison is between neighbouring runs, not minutes apart.
     log(`preparing ${largeDatabaseName(DATABASE_URL)} with ${LARGE_KEYS.toLocaleString('en-US')} keys`)
     const largeUrl = await recreateDatabase(largeDatabaseUrl(DATABASE_URL)).then(() => largeDatabaseUrl(DATABASE_URL))
-    const largeHandle = await openDatabase({ DATABASE_URL: largeUrl, DATA_DIR: join(PROJECT_ROOT, '.data') })
+    const largeHandle = await openOperatorApp(largeUrl, PEPPER, join(PROJECT_ROOT, '.data'))
     const largeSql = connect(largeUrl)
     try {
-      await largeHandle.migrate()
-      const largeAccounts = await createBenchAccounts(largeHandle.db, PEPPER)
-      const largePool = await createKeyPool(largeHandle.db, PEPPER, largeAccounts.accountId, KEY_POOL_SIZE)
+      const largeAccounts = await createBenchAccounts(largeHandle)
+      const largePool = await createKeyPool(largeHandle, largeAccounts.accountId, KEY_POOL_SIZE)
       const seed = await seedFillerKeys(largeSql, largeAccounts.fillerAccountId, LARGE_KEYS)
       seeding.push(seed)
       log(`seeded ${seed.inserted.toLocaleString('en-US')} keys in ${seed.seconds.toFixed(1)} s (now ${(await countKeys(largeSql)).toLocaleString('en-US')})`)

@@ -1,7 +1,7 @@
 import type { Sql } from 'postgres'
-import type { Database } from '../src/db/client.js'
-import { createAccountWithKey } from '../src/services/accounts.js'
-import { KeyService } from '../src/services/keys.js'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
 
 /**
  * High enough that the limiter, which still runs (one Redis round trip) on every request, never
@@ -21,14 +21,24 @@ export interface BenchAccounts {
 }
 
 /**
+ * The app the bench prepares its databases through, as the CLI does: built exactly as the server
+ * is (it applies the migrations), never listening. Services, not hand-built rows.
+ */
+export async function openOperatorApp(databaseUrl: string, pepper: string, dataDir: string): Promise<FastifyInstance> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'error' }, { DATABASE_URL: databaseUrl, KEY_PEPPER: pepper, DATA_DIR: dataDir, REDIS_URL: undefined })
+  const app = await buildApp(config, { logStream: process.stderr })
+  await app.ready()
+  return app
+}
+
+/**
  * The accounts go through the same service the CLI uses (transaction, audit entry, digest with
  * the server's pepper), so the bench key is an ordinary key, not a hand-built row.
  */
-export async function createBenchAccounts(db: Database, pepper: string): Promise<BenchAccounts> {
-  const keys = new KeyService(db, pepper)
+export async function createBenchAccounts(app: FastifyInstance): Promise<BenchAccounts> {
   const actor = { id: 'cli', ip: null }
-  const bench = await createAccountWithKey(db, keys, { name: 'Bench', plan: 'enterprise', ...BENCH_LIMITS }, actor)
-  const filler = await createAccountWithKey(db, keys, { name: 'Bench filler', plan: 'enterprise' }, actor)
+  const bench = await app.services.accounts.createWithKey({ name: 'Bench', plan: 'enterprise', ...BENCH_LIMITS }, actor)
+  const filler = await app.services.accounts.createWithKey({ name: 'Bench filler', plan: 'enterprise' }, actor)
   return { accountId: bench.account.id, key: bench.key.key, fillerAccountId: filler.account.id }
 }
 
@@ -38,8 +48,8 @@ export async function createBenchAccounts(db: Database, pepper: string): Promise
  * concurrent lookups of one digest, so a single hot key would be answered from memory almost every
  * time; a pool large enough that a key recurs only after ~100 ms makes every request a real lookup.
  */
-export async function createKeyPool(db: Database, pepper: string, accountId: string, size: number): Promise<string[]> {
-  const keys = new KeyService(db, pepper)
+export async function createKeyPool(app: FastifyInstance, accountId: string, size: number): Promise<string[]> {
+  const { keys } = app.services
   const secrets: string[] = []
   for (let i = 0; i < size; i++) {
     const created = await keys.create(accountId, { name: `Bench pool ${i + 1}`, scopes: ['calls:read'] }, { id: 'cli', ip: null })

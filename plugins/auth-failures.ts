@@ -53,7 +53,7 @@ export default fp(async (fastify) => {
   // instance's own counting and from every other instance over the event bus, so the check made
   // on every request is a local lookup: the hot path spends no Redis round trip on it.
   const blocked = new LRUCache<string, number>({ max: 100_000 })
-  fastify.events.subscribe((event) => {
+  fastify.cacheBus.subscribe((event) => {
     if (event.type === 'client.blocked') blocked.set(event.bucket, event.until, { ttl: Math.max(1, event.until - Date.now()) })
   })
 
@@ -89,15 +89,15 @@ export default fp(async (fastify) => {
     if (!decision.allowed) {
       // Already over (another instance counted the rest before its event reached us).
       const until = Date.now() + (decision.retryAfterSeconds ?? 1) * 1000
-      void fastify.events.publish({ type: 'client.blocked', bucket, until })
+      void fastify.cacheBus.publish({ type: 'client.blocked', bucket, until })
       refuseBlocked(reply, until)
     }
     reply.headers(rateLimitHeaders(decision, policy))
     if (decision.windows[0]!.remaining === 0) {
       // That was the last failure allowed: from now on every attempt from here is refused.
       const next = await fastify.rateLimitStore.peek(id, [spec])
-      void fastify.events.publish({ type: 'client.blocked', bucket, until: Date.now() + (next.retryAfterSeconds ?? 1) * 1000 })
+      void fastify.cacheBus.publish({ type: 'client.blocked', bucket, until: Date.now() + (next.retryAfterSeconds ?? 1) * 1000 })
     }
     throw error
   })
-}, { name: 'auth-failures', dependencies: ['config', 'rate-limit-store', 'usage-log', 'events'] })
+}, { name: 'auth-failures', dependencies: ['config', 'rate-limit-store', 'usage-log', 'cache-bus'] })

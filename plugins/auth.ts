@@ -3,12 +3,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError } from '../src/errors.js'
 import { extractCredential } from '../src/auth/credentials.js'
 import type { Principal } from '../src/auth/verifier.js'
-import { isRotationDueSoon, rotationDueAt } from '../src/services/key-hygiene.js'
+import { isRotationDueSoon, rotationDueAt } from '../src/keys/hygiene.js'
+import type { Actor } from '../src/audit/record.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth hook on every /api/v1 request that reaches a handler. */
     principal: Principal
+    /** Who is acting, for the audit log: the calling key and the client address. */
+    readonly actor: Actor
   }
 }
 
@@ -26,6 +29,11 @@ const REASON_DETAIL = {
  */
 export default fp(async (fastify) => {
   fastify.decorateRequest('principal', null as unknown as Principal)
+  fastify.decorateRequest('actor', {
+    getter(this: FastifyRequest): Actor {
+      return { id: this.principal.key.id, ip: this.ip }
+    },
+  })
 
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     fastify.guardAuthAttempts(request, reply)
@@ -58,4 +66,4 @@ export default fp(async (fastify) => {
       reply.header('sunset', key.expiresAt.toUTCString())
     }
   })
-}, { name: 'auth', dependencies: ['services', 'auth-failures'] })
+}, { name: 'auth', dependencies: ['verifier', 'auth-failures'] })

@@ -1,24 +1,33 @@
 import fp from 'fastify-plugin'
 import { JobScheduler } from '../src/jobs/scheduler.js'
-import { alertDetectorsJob } from '../src/alerts/detectors.js'
-import { usageRetentionJob } from '../src/usage/retention.js'
+import { PgBossQueue, type JobQueue } from '../src/jobs/queue.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Background jobs; `jobs.runNow(name)` runs one at once (operators, tests). */
-    jobs: JobScheduler
+    /** Periodic jobs; `scheduler.runNow(name)` runs one at once (operators, tests). */
+    scheduler: JobScheduler
+    /** The durable job queue (pg-boss): work that must survive a restart. */
+    queue: JobQueue
   }
 }
 
 /**
- * The periodic jobs: alert detectors and usage retention. Timers start once the app is ready and
- * stop before it closes (preClose waits for a run in progress, while the database is still open).
+ * Background work, two kinds: the durable queue (pg-boss) and the periodic scheduler (advisory-lock
+ * ticks). Services declare their jobs when they are built; both start once the app is ready and
+ * stop before it closes (preClose: work in progress finishes while the database is still open).
  */
 export default fp(async (fastify) => {
-  const scheduler = new JobScheduler(fastify.database.db, fastify.log.child({ component: 'jobs' }))
-  scheduler.register(alertDetectorsJob(fastify.config))
-  scheduler.register(usageRetentionJob(fastify.config))
-  fastify.decorate('jobs', scheduler)
-  fastify.addHook('onReady', async () => scheduler.start())
-  fastify.addHook('preClose', async () => scheduler.stop())
+  const log = fastify.log.child({ component: 'jobs' })
+  const scheduler = new JobScheduler(fastify.database.db, log)
+  const queue = new PgBossQueue(fastify.database.queueConnection(), log)
+  fastify.decorate('scheduler', scheduler)
+  fastify.decorate('queue', queue)
+  fastify.addHook('onReady', async () => {
+    await queue.start()
+    scheduler.start()
+  })
+  fastify.addHook('preClose', async () => {
+    await scheduler.stop()
+    await queue.stop()
+  })
 }, { name: 'jobs', dependencies: ['db', 'config'] })

@@ -41,7 +41,7 @@ export default fp(async (fastify) => {
   }
   const redis = new Redis(url, { ...redisOptions(fastify.config.REDIS_COMMAND_TIMEOUT_MS), connectionName: 'voxpria-api' })
   // The subscriber has no command timeout: it waits for messages by design. The event bus
-  // resubscribes after a reconnect itself (see RedisEventBus.start).
+  // resubscribes after a reconnect itself (see RedisCacheBus.start).
   const redisSubscriber = new Redis(url, { ...redisOptions(fastify.config.REDIS_COMMAND_TIMEOUT_MS), commandTimeout: undefined, enableOfflineQueue: true, autoResubscribe: false, connectionName: 'voxpria-api-events' })
   for (const client of [redis, redisSubscriber]) {
     client.on('error', (error: Error) => fastify.log.debug({ err: error }, 'redis connection error'))

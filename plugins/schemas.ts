@@ -1,7 +1,13 @@
 import fp from 'fastify-plugin'
+import type { TSchema } from '@sinclair/typebox'
 import { SHARED_SCHEMAS } from '../src/http/schemas.js'
 
-/** Shared schemas, registered after swagger (which must see them) and before any route. */
-export default fp(async (fastify) => {
-  for (const schema of SHARED_SCHEMAS) fastify.addSchema(schema)
+export interface SchemasPluginOptions {
+  /** Each group's schemas, in registry order. */
+  groupSchemas: readonly (readonly TSchema[])[]
+}
+
+/** Shared and group schemas, registered after swagger (which must see them) and before any route. */
+export default fp<SchemasPluginOptions>(async (fastify, options) => {
+  for (const schema of [...SHARED_SCHEMAS, ...options.groupSchemas.flat()]) fastify.addSchema(schema)
 }, { name: 'schemas', dependencies: ['swagger'] })

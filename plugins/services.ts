@@ -1,32 +1,39 @@
 import fp from 'fastify-plugin'
-import { resolvePepper } from '../src/keys/pepper.js'
-import { KeyService } from '../src/services/keys.js'
-import { KeyVerifier } from '../src/auth/verifier.js'
+import type { ServiceContext, ServiceRegistry } from '../src/service-context.js'
+import type { ResourceGroup } from '../routes/api/v1/group.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    keys: KeyService
-    verifier: KeyVerifier
+    /** Every group's service, built once at start; routes call these and never the database. */
+    services: ServiceRegistry
   }
 }
 
+export interface ServicesPluginOptions {
+  groups: readonly ResourceGroup[]
+}
+
 /**
- * The key service (management) and the key verifier (hot path), wired so that any key or
- * account change — here or on another instance — drops the cached copy within one event hop.
+ * Builds each group's service from one context — database, clock, cache bus, job queue, scheduler —
+ * in registry order. Services reach one another through `context.services` when a method runs.
  */
-export default fp(async (fastify) => {
-  const pepper = resolvePepper(fastify.config)
-  const { db } = fastify.database
-  const verifier = new KeyVerifier(db, pepper, { ttlMs: fastify.config.KEY_CACHE_TTL_MS })
-  const keys = new KeyService(db, pepper, (change) => {
-    void fastify.events.publish({ type: 'key.changed', ...change })
-  })
-  fastify.events.subscribe((event) => {
-    if (event.type === 'key.changed') verifier.invalidateKey(event.keyId)
-    else if (event.type === 'account.changed') verifier.invalidateAccount(event.accountId)
-    else if (event.type === 'cache.reset') verifier.invalidateAll()
-  })
-  fastify.decorate('keys', keys)
-  fastify.decorate('verifier', verifier)
-  fastify.addHook('preClose', async () => verifier.close())
-}, { name: 'services', dependencies: ['config', 'db', 'events'] })
+export default fp<ServicesPluginOptions>(async (fastify, options) => {
+  const services = {} as Record<string, unknown>
+  const context: ServiceContext = {
+    db: fastify.database.db,
+    database: fastify.database,
+    config: fastify.config,
+    clock: fastify.clock,
+    log: fastify.log.child({ component: 'services' }),
+    cacheBus: fastify.cacheBus,
+    idempotency: fastify.idempotencyStore,
+    queue: fastify.queue,
+    scheduler: fastify.scheduler,
+    services: services as unknown as ServiceRegistry,
+  }
+  for (const group of options.groups) {
+    if (group.name in services) throw new Error(`resource group ${group.name} is registered twice`)
+    services[group.name] = group.service(context)
+  }
+  fastify.decorate('services', context.services)
+}, { name: 'services', dependencies: ['config', 'db', 'cache-bus', 'jobs', 'idempotency-store'] })

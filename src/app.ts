@@ -16,43 +16,56 @@ import swagger from '../plugins/external/swagger.js'
 import schemas from '../plugins/schemas.js'
 import db from '../plugins/db.js'
 import redis from '../plugins/redis.js'
-import events from '../plugins/events.js'
+import cacheBus from '../plugins/cache-bus.js'
+import verifier from '../plugins/verifier.js'
 import services from '../plugins/services.js'
+import idempotencyStore from '../plugins/idempotency-store.js'
 import jobs from '../plugins/jobs.js'
 import usageLog from '../plugins/usage-log.js'
 import rateLimitStore from '../plugins/rate-limit-store.js'
 import authFailures from '../plugins/auth-failures.js'
 import health from '../routes/health.js'
 import v1 from '../routes/api/v1/index.js'
+import { GROUPS } from '../routes/api/v1/groups.js'
+import { systemClock, type Clock } from './clock.js'
 
 export interface AppOptions {
   config: Config
   /** Throwaway in-memory PGlite instead of DATA_DIR/pg (tests). Ignored when DATABASE_URL is set. */
   inMemoryDatabase?: boolean
+  /** An in-memory PGlite starts from this data-folder snapshot (a migrated template: tests). */
+  pgliteTemplate?: Blob | undefined
+  clock?: Clock
 }
+
+const PROBE_TAG = { name: 'operations', description: 'Liveness and readiness probes' }
 
 /** The application as a plugin: infrastructure first, then the public probes and /api/v1. */
 export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
-  await fastify.register(configPlugin, { config: options.config })
+  await fastify.register(configPlugin, { config: options.config, clock: options.clock ?? systemClock })
   await fastify.register(routeTable)
   await fastify.register(errors)
   await fastify.register(requestGuards)
-  await fastify.register(swagger)
-  await fastify.register(schemas)
-  await fastify.register(db, { inMemory: options.inMemoryDatabase ?? false })
+  await fastify.register(swagger, { tags: [...GROUPS.flatMap((group) => (group.tag ? [group.tag] : [])).filter((tag, i, all) => all.findIndex((other) => other.name === tag.name) === i), PROBE_TAG] })
+  await fastify.register(schemas, { groupSchemas: GROUPS.map((group) => group.schemas ?? []) })
+  await fastify.register(db, { inMemory: options.inMemoryDatabase ?? false, pgliteTemplate: options.pgliteTemplate })
   await fastify.register(redis)
-  await fastify.register(events)
-  await fastify.register(services)
+  await fastify.register(cacheBus)
   await fastify.register(jobs)
+  await fastify.register(idempotencyStore)
+  await fastify.register(services, { groups: GROUPS })
+  await fastify.register(verifier)
   await fastify.register(usageLog)
   await fastify.register(rateLimitStore)
   await fastify.register(authFailures)
   await fastify.register(health)
-  await fastify.register(v1, { prefix: '/api/v1' })
+  await fastify.register(v1, { prefix: '/api/v1', groups: GROUPS })
 }
 
 export interface BuildOptions {
   inMemoryDatabase?: boolean
+  pgliteTemplate?: Blob | undefined
+  clock?: Clock
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: DestinationStream
 }
@@ -91,6 +104,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         removeAdditional: false,
         allErrors: true,
         coerceTypes: 'array',
+        // `type: ['string', 'number']` lists (cheaper to serialise than anyOf, see schema-kit).
+        allowUnionTypes: true,
         useDefaults: true,
       },
       // After ajv-formats: every request date-time must also be a date PostgreSQL can store.
@@ -106,6 +121,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   // fp: the app's decorations (config, database, keys, …) are visible to the caller, as the
   // server's bootstrap and the tests need.
-  await fastify.register(fp(app, { name: 'voxpria-app' }), { config, inMemoryDatabase: options.inMemoryDatabase ?? false })
+  await fastify.register(fp(app, { name: 'voxpria-app' }), {
+    config, inMemoryDatabase: options.inMemoryDatabase ?? false, pgliteTemplate: options.pgliteTemplate, clock: options.clock,
+  })
   return fastify as unknown as FastifyInstance
 }

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify'
-import { countAccounts, createAccountWithKey } from './services/accounts.js'
 
 /**
  * First start on the embedded default: a Demo account with one all-scope key, so a new user can
@@ -10,8 +9,9 @@ export async function bootstrapDemoAccount(fastify: FastifyInstance): Promise<{ 
   if (fastify.config.DATABASE_URL) return null
   // A production deployment's stdout is a log stream: never print a secret there.
   if (fastify.config.NODE_ENV === 'production') return null
-  if ((await countAccounts(fastify.database.db)) > 0) return null
-  const { account, key } = await createAccountWithKey(fastify.database.db, fastify.keys, { name: 'Demo', plan: 'free_trial' }, { id: 'bootstrap', ip: null })
+  const { accounts } = fastify.services
+  if ((await accounts.count()) > 0) return null
+  const { account, key } = await accounts.createWithKey({ name: 'Demo', plan: 'free_trial' }, { id: 'bootstrap', ip: null })
   return { accountId: account.id, key: key.key }
 }
 

@@ -54,6 +54,12 @@ export const ConfigSchema = Type.Object({
   USAGE_BUFFER_MAX: Type.Integer({ minimum: 10, maximum: 10_000_000, default: 50_000 }),
   /** Longest an entry waits in the buffer before it is written, in milliseconds. */
   USAGE_FLUSH_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+  /** Largest contact import file, in bytes (its own limit, far above BODY_LIMIT: imports stream). */
+  IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024 * 1024, default: 200 * 1024 * 1024 }),
+  /** Rows applied per import batch (each batch is one transaction with the import's counters). */
+  IMPORT_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 20_000, default: 2_000 }),
+  /** An unfinished import without progress for this long is resumed by another instance. */
+  IMPORT_STALL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
   /** How often the alert detectors (and the retention job) run, in seconds. */
   ALERT_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
 }, { additionalProperties: false })
@@ -70,6 +76,7 @@ export class ConfigError extends Error {
 const NUMERIC_KEYS = new Set([
   'PORT', 'BODY_LIMIT', 'AUTH_FAILURES_PER_MINUTE', 'REDIS_COMMAND_TIMEOUT_MS', 'KEY_CACHE_TTL_MS',
   'USAGE_LOG_RETENTION_DAYS', 'USAGE_BUFFER_SIZE', 'USAGE_BUFFER_MAX', 'USAGE_FLUSH_INTERVAL_MS', 'ALERT_INTERVAL_SECONDS',
+  'IMPORT_MAX_BYTES', 'IMPORT_BATCH_SIZE', 'IMPORT_STALL_SECONDS',
 ])
 const BOOLEAN_KEYS = new Set(['USAGE_LOG_ENABLED'])
 const SECRET_KEYS = new Set(['KEY_PEPPER', 'DATABASE_URL', 'REDIS_URL'])

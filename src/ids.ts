@@ -11,6 +11,10 @@ export const ID_PREFIXES = {
   auditEntry: 'aud',
   alert: 'alert',
   event: 'evt',
+  agent: 'agt',
+  contact: 'con',
+  contactImport: 'imp',
+  call: 'call',
 } as const
 
 export type IdKind = keyof typeof ID_PREFIXES

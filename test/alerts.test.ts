@@ -8,7 +8,7 @@ import {
 import { alerts, auditLog, detectorWatermarks, events, keyNetworks } from '../src/db/schema/index.js'
 import { runAlertDetectors, ALERT_DETECTORS_JOB } from '../src/alerts/detectors.js'
 import type { PublicAlert } from '../src/alerts/service.js'
-import { CLI_ACTOR } from '../src/services/audit.js'
+import { CLI_ACTOR } from '../src/audit/record.js'
 
 const prefixOf = (account: TestAccount) => account.key.slice(0, 12)
 
@@ -47,7 +47,7 @@ t.test('alert detectors and the alerts API', async (t) => {
   }
 
   async function newKey(account: TestAccount, name: string) {
-    const created = await app.keys.create(account.accountId, { name, scopes: ['calls:read'] }, CLI_ACTOR)
+    const created = await app.services.keys.create(account.accountId, { name, scopes: ['calls:read'] }, CLI_ACTOR)
     return { keyId: created.id, accountId: account.accountId, prefix: created.prefix }
   }
 
@@ -336,7 +336,7 @@ t.test('alert detectors and the alerts API', async (t) => {
     t.equal(badType.statusCode, 400)
     t.equal((await call(app, { url: '/api/v1/alerts?severity=critical', key: owner.key })).statusCode, 400, 'unknown filters are refused')
 
-    const reader = await app.keys.create(owner.accountId, { name: 'reader', scopes: ['calls:read'] }, CLI_ACTOR)
+    const reader = await app.services.keys.create(owner.accountId, { name: 'reader', scopes: ['calls:read'] }, CLI_ACTOR)
     t.equal((await call(app, { url: '/api/v1/alerts', key: reader.key })).statusCode, 403)
     t.equal((await acknowledge(all[1]!.id, reader.key)).statusCode, 403)
   })
@@ -345,8 +345,8 @@ t.test('alert detectors and the alerts API', async (t) => {
     const account = await createTestAccount(app)
     const now = nextNow()
     await insertFailedAuth(app, failuresBefore(now, 25, { ip: '203.0.113.44', keyPrefix: prefixOf(account) }))
-    t.equal(await app.jobs.runNow(ALERT_DETECTORS_JOB, { now }), true, 'ran (nobody else holds the lock)')
-    t.equal(await app.jobs.runNow(ALERT_DETECTORS_JOB, { now }), true)
+    t.equal(await app.scheduler.runNow(ALERT_DETECTORS_JOB, { now }), true, 'ran (nobody else holds the lock)')
+    t.equal(await app.scheduler.runNow(ALERT_DETECTORS_JOB, { now }), true)
     const shown = await listed(account)
     t.equal(shown.length, 1)
     t.match(shown[0], { type: 'failed_auth_burst', details: { ip: '203.0.113.44', failures: 25 } })

@@ -10,8 +10,7 @@ import { loadConfig } from '../src/config.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { ENTERPRISE_DEFAULT_LIMITS } from '../src/plans.js'
 import { SCOPES } from '../src/scopes.js'
-import { createAccountWithKey } from '../src/services/accounts.js'
-import { CLI_ACTOR } from '../src/services/audit.js'
+import { CLI_ACTOR } from '../src/audit/record.js'
 import { and, eq } from 'drizzle-orm'
 import { apiKeys, auditLog } from '../src/db/schema/index.js'
 import { FULL_KEY_PATTERN, TEST_PEPPER, call } from './helper/app.js'
@@ -244,7 +243,7 @@ t.test('accounts and keys made by the CLI work for the server', async (t) => {
 
 t.test('a running instance sharing Redis hears CLI changes at once', { skip: !(process.env.DATABASE_URL && process.env.REDIS_URL) && 'needs DATABASE_URL and REDIS_URL' }, async (t) => {
   await withApp(t, async (app) => {
-    const { account, key } = await createAccountWithKey(app.database.db, app.keys, { name: 'Cached', plan: 'starter' }, CLI_ACTOR)
+    const { account, key } = await app.services.accounts.createWithKey({ name: 'Cached', plan: 'starter' }, CLI_ACTOR)
     /** Polls the running app until the change shows; the key's cache entry would outlive the test. */
     const eventually = async (request: () => Promise<boolean>) => {
       const deadline = Date.now() + 5_000
@@ -268,8 +267,8 @@ t.test('a running instance sharing Redis hears CLI changes at once', { skip: !(p
 
 t.test('credits grant, accounts list, a second revoke, and output escaped for the terminal', async (t) => {
   const { account, keyId, evilId } = await withApp(t, async (app) => {
-    const created = await createAccountWithKey(app.database.db, app.keys, { name: 'Grant Me', plan: 'starter' }, CLI_ACTOR)
-    const evil = await app.keys.create(created.account.id, { name: 'placeholder', scopes: ['calls:read'] }, CLI_ACTOR)
+    const created = await app.services.accounts.createWithKey({ name: 'Grant Me', plan: 'starter' }, CLI_ACTOR)
+    const evil = await app.services.keys.create(created.account.id, { name: 'placeholder', scopes: ['calls:read'] }, CLI_ACTOR)
     // The API refuses such a name now; a row from before (or written by hand) must still print safely.
     await app.database.db.update(apiKeys).set({ name: 'evil\u001b[31m\nFAKE ROW\u202e' }).where(eq(apiKeys.id, evil.id))
     return { account: created.account, keyId: created.key.id, evilId: evil.id }
@@ -299,7 +298,7 @@ t.test('credits grant, accounts list, a second revoke, and output escaped for th
   t.match(table.stdout, new RegExp(`^ID\\s+NAME\\s+PLAN\\s+BALANCE[\\s\\S]*${account.id}\\s+Grant Me\\s+starter\\s+\\$25\\.01`))
 
   await withApp(t, async (app) => {
-    const balance = await call(app, { url: '/api/v1/credits/balance', key: (await app.keys.create(account.id, { name: 'reader', scopes: ['credits:read'] }, CLI_ACTOR)).key })
+    const balance = await call(app, { url: '/api/v1/credits/balance', key: (await app.services.keys.create(account.id, { name: 'reader', scopes: ['credits:read'] }, CLI_ACTOR)).key })
     t.equal(balance.json().balance, 2501, 'the server sees the granted credit')
     const audit = await app.database.db.select().from(auditLog).where(and(eq(auditLog.accountId, account.id), eq(auditLog.action, 'credits.granted')))
     t.equal(audit.length, 2, 'each grant is audited')

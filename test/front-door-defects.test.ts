@@ -30,7 +30,7 @@ t.test('an allowlist entry the verifier cannot read is refused on write and fail
 
   // A row written before the strict parser (or by hand) with an entry it cannot read.
   await app.database.db.update(apiKeys).set({ ipAllowlist: ['fe80::1%eth0/128'] }).where(eq(apiKeys.id, key.id))
-  await app.events.publish({ type: 'key.changed', keyId: key.id, accountId: owner.accountId })
+  await app.cacheBus.publish({ type: 'key.changed', keyId: key.id, accountId: owner.accountId })
   for (const remoteAddress of ['127.0.0.1', '203.0.113.9', 'fe80::1']) {
     const response = await call(app, { url: '/api/v1/credits/balance', key: key.key, remoteAddress })
     t.equal(response.statusCode, 403, `refused from ${remoteAddress}, never opened to any address`)

@@ -41,10 +41,10 @@ t.test('the job scheduler', async (t) => {
   const { app } = await buildTestApp(t)
   const { db } = app.database
 
-  t.test('the app registers the detectors and the retention job, and a run reports that it ran', async (t) => {
-    t.same(app.jobs.jobNames.sort(), [ALERT_DETECTORS_JOB, 'usage-retention'].sort())
-    t.equal(await app.jobs.runNow(ALERT_DETECTORS_JOB), true)
-    await t.rejects(app.jobs.runNow('nope'), /no job named nope/)
+  t.test('the app registers the detectors, the retention and the idempotency pruning jobs, and a run reports that it ran', async (t) => {
+    t.same(app.scheduler.jobNames.sort(), [ALERT_DETECTORS_JOB, 'idempotency-prune', 'usage-retention'].sort())
+    t.equal(await app.scheduler.runNow(ALERT_DETECTORS_JOB), true)
+    await t.rejects(app.scheduler.runNow('nope'), /no job named nope/)
   })
 
   t.test('runNow runs inside a transaction holding the job’s advisory lock, with the given now', async (t) => {
@@ -134,12 +134,12 @@ t.test('the job scheduler', async (t) => {
     const { app: other } = await buildTestApp(t)
     const gate = deferred()
     let committed = false
-    other.jobs.register(testJob('closing', async ({ db }) => {
+    other.scheduler.register(testJob('closing', async ({ db }) => {
       await gate.promise
       await db.execute(sql`select 1`)
       committed = true
     }))
-    const running = other.jobs.runNow('closing')
+    const running = other.scheduler.runNow('closing')
     const closing = other.close()
     await sleep(30)
     gate.resolve()
@@ -150,23 +150,24 @@ t.test('the job scheduler', async (t) => {
 })
 
 t.test('several instances on one PostgreSQL', { skip: process.env.DATABASE_URL ? false : 'needs DATABASE_URL (PGlite is one process)' }, async (t) => {
-  const { app: first } = await buildTestApp(t)
-  const { app: second } = await buildTestApp(t)
+  const one = await buildTestApp(t)
+  const { app: first } = one
+  const { app: second } = await buildTestApp(t, {}, { sharedWith: one })
 
   t.test('while one instance holds a job’s lock, another skips the run', async (t) => {
     const gate = deferred()
     let entered = false
     const lockId = nextLockId++
-    first.jobs.register({ name: 'contended', lockId, intervalMs: 86_400_000, run: async () => { entered = true; await gate.promise } })
+    first.scheduler.register({ name: 'contended', lockId, intervalMs: 86_400_000, run: async () => { entered = true; await gate.promise } })
     let secondRan = false
-    second.jobs.register({ name: 'contended', lockId, intervalMs: 86_400_000, run: async () => { secondRan = true } })
-    const holding = first.jobs.runNow('contended')
+    second.scheduler.register({ name: 'contended', lockId, intervalMs: 86_400_000, run: async () => { secondRan = true } })
+    const holding = first.scheduler.runNow('contended')
     await waitFor(() => entered)
-    t.equal(await second.jobs.runNow('contended'), false, 'skipped: the other instance holds the lock')
+    t.equal(await second.scheduler.runNow('contended'), false, 'skipped: the other instance holds the lock')
     t.notOk(secondRan)
     gate.resolve()
     t.equal(await holding, true)
-    t.equal(await second.jobs.runNow('contended'), true, 'runs once the lock is free')
+    t.equal(await second.scheduler.runNow('contended'), true, 'runs once the lock is free')
   })
 
   t.test('concurrent detector runs raise each alert once, with one event each', async (t) => {
@@ -174,7 +175,7 @@ t.test('several instances on one PostgreSQL', { skip: process.env.DATABASE_URL ?
     const account = await createTestAccount(first)
     await insertRollups(first, perMinute({ keyId: account.keyId, accountId: account.accountId }, now, 5, 1, 40, 30))
     await insertFailedAuth(first, failuresBefore(now, 30, { ip: '203.0.113.8', keyPrefix: account.key.slice(0, 12) }))
-    const ran = await Promise.all([first, second, first, second].map((app) => app.jobs.runNow(ALERT_DETECTORS_JOB, { now })))
+    const ran = await Promise.all([first, second, first, second].map((app) => app.scheduler.runNow(ALERT_DETECTORS_JOB, { now })))
     t.ok(ran.includes(true), `at least one instance ran the window (${ran.join(', ')})`)
     const raised = await first.database.db.select().from(alerts).where(eq(alerts.accountId, account.accountId))
     t.same(raised.map((alert) => alert.type).sort(), ['failed_auth_burst', 'rate_limit_storm', 'request_spike'])

@@ -2,7 +2,7 @@ import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { buildTestApp, createTestAccount, call } from './helper/app.js'
 import { accounts, apiKeys, type ApiKeyRow } from '../src/db/schema/index.js'
-import { attentionReasons } from '../src/services/key-hygiene.js'
+import { attentionReasons } from '../src/keys/hygiene.js'
 import { SCOPES } from '../src/scopes.js'
 
 const DAY = 24 * 3600 * 1000

@@ -5,8 +5,9 @@ const shared = process.env.DATABASE_URL && process.env.REDIS_URL
 const skip = shared ? false : 'needs a shared PostgreSQL and Redis (DATABASE_URL and REDIS_URL, as CI sets them): skipped on the embedded default'
 
 t.test('two instances on one Redis admit exactly the limit between them', { skip }, async (t) => {
-  const { app: a } = await buildTestApp(t)
-  const { app: b } = await buildTestApp(t)
+  const first = await buildTestApp(t)
+  const { app: a } = first
+  const { app: b } = await buildTestApp(t, {}, { sharedWith: first })
   const account = await createTestAccount(a, { plan: 'free_trial' })
   const responses = await Promise.all(Array.from({ length: 150 }, (_, i) =>
     call(i % 2 === 0 ? a : b, { url: '/api/v1/keys/current', key: account.key })))
@@ -16,8 +17,9 @@ t.test('two instances on one Redis admit exactly the limit between them', { skip
 })
 
 t.test('revocation on one instance takes effect on the other within 1 s', { skip }, async (t) => {
-  const { app: a } = await buildTestApp(t)
-  const { app: b } = await buildTestApp(t)
+  const first = await buildTestApp(t)
+  const { app: a } = first
+  const { app: b } = await buildTestApp(t, {}, { sharedWith: first })
   const owner = await createTestAccount(a)
   const victim = (await call(a, { method: 'POST', url: '/api/v1/keys', key: owner.key, payload: { name: 'shared', scopes: ['credits:read'] } })).json()
   t.equal((await call(b, { url: '/api/v1/credits/balance', key: victim.key })).statusCode, 200, 'B has the key cached')
@@ -36,8 +38,9 @@ t.test('revocation on one instance takes effect on the other within 1 s', { skip
 })
 
 t.test('allowlist and scope changes reach the other instance too', { skip }, async (t) => {
-  const { app: a } = await buildTestApp(t)
-  const { app: b } = await buildTestApp(t)
+  const first = await buildTestApp(t)
+  const { app: a } = first
+  const { app: b } = await buildTestApp(t, {}, { sharedWith: first })
   const owner = await createTestAccount(a)
   const key = (await call(a, { method: 'POST', url: '/api/v1/keys', key: owner.key, payload: { name: 'k', scopes: ['credits:read'] } })).json()
   t.equal((await call(b, { url: '/api/v1/credits/balance', key: key.key })).statusCode, 200)

@@ -2,7 +2,7 @@ import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import { buildTestApp, createTestAccount, call } from './helper/app.js'
-import type { CacheEvent } from '../src/events.js'
+import type { CacheEvent } from '../src/cache-bus.js'
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0
 const skip = hasRedisServer ? false : 'needs the redis-server binary to run a Redis of its own: not installed here'
@@ -93,7 +93,7 @@ t.test('the event channel resubscribes after Redis restarts and drops what may h
   const { app } = await buildTestApp(t, { REDIS_URL: `redis://127.0.0.1:${redisPort}` })
   const account = await createTestAccount(app)
   const heard: CacheEvent[] = []
-  app.events.subscribe((event) => { heard.push(event) })
+  app.cacheBus.subscribe((event) => { heard.push(event) })
   t.equal((await call(app, { url: '/api/v1/keys/current', key: account.key })).statusCode, 200, 'the key is cached')
 
   redis.kill('SIGKILL')

@@ -2,8 +2,8 @@ import t from 'tap'
 import { and, eq } from 'drizzle-orm'
 import { buildTestApp, call, createTestAccount } from './helper/app.js'
 import { accounts, auditLog } from '../src/db/schema/index.js'
-import { resolveSettings } from '../src/settings.js'
-import { CLI_ACTOR } from '../src/services/audit.js'
+import { resolveSettings } from '../src/settings/settings.js'
+import { CLI_ACTOR } from '../src/audit/record.js'
 
 t.test('security settings API', async (t) => {
   const { app } = await buildTestApp(t)
@@ -108,14 +108,14 @@ t.test('security settings API', async (t) => {
 
   t.test('tenancy and scope', async (t) => {
     t.same((await get(other.key)).json(), defaults, 'another account keeps its own settings')
-    const reader = await app.keys.create(owner.accountId, { name: 'reader', scopes: ['calls:read'] }, CLI_ACTOR)
+    const reader = await app.services.keys.create(owner.accountId, { name: 'reader', scopes: ['calls:read'] }, CLI_ACTOR)
     t.equal((await get(reader.key)).statusCode, 403)
     t.equal((await patch({ alerts: { new_network: { enabled: false } } }, reader.key)).statusCode, 403)
     t.equal((await get()).json().alerts.new_network.enabled, true)
   })
 
   t.test('a change reaches the cached account of every key at once', async (t) => {
-    const key = await app.keys.create(owner.accountId, { name: 'cached', scopes: ['calls:read'] }, CLI_ACTOR)
+    const key = await app.services.keys.create(owner.accountId, { name: 'cached', scopes: ['calls:read'] }, CLI_ACTOR)
     await call(app, { url: '/api/v1/keys/current', key: key.key })
     await patch({ alerts: { quota_threshold: { enabled: false } } })
     const verified = await app.verifier.verify(key.key)

@@ -8,10 +8,16 @@ import { finishDocument } from '../../src/http/openapi-document.js'
  * OpenAPI 3.1 generated from the route schemas (registered before any route, so every route is
  * seen). Shared schemas are named by their `$id`. Swagger UI at /docs, the spec at /openapi.json.
  */
-export default fp(async (fastify) => {
+export interface SwaggerPluginOptions {
+  /** One tag per resource group (and the probes'), in registry order. */
+  tags: readonly { name: string; description: string }[]
+}
+
+export default fp<SwaggerPluginOptions>(async (fastify, options) => {
   await fastify.register(swagger, {
     openapi: {
       ...structuredClone(OPENAPI_DEFINITION),
+      tags: [...options.tags],
       // Relative by default, so Swagger UI's "Try it out" calls whichever host served it.
       servers: [{ url: fastify.config.PUBLIC_BASE_URL ?? '/', description: fastify.config.PUBLIC_BASE_URL ? 'This deployment' : 'The host serving this document' }],
     } as never,

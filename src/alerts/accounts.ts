@@ -2,7 +2,7 @@ import { inArray } from 'drizzle-orm'
 import { accounts } from '../db/schema/index.js'
 import type { Executor } from '../db/executor.js'
 import { limitsFor, type PlanLimits } from '../plans.js'
-import { resolveSettings, type SecuritySettings } from '../settings.js'
+import { resolveSettings, type SecuritySettings } from '../settings/settings.js'
 
 /** What the detectors need to know about an account: its alert settings and its plan limits. */
 export interface AccountAlertContext {

@@ -1,4 +1,5 @@
-import { alerts, events } from '../db/schema/index.js'
+import { alerts } from '../db/schema/index.js'
+import { appendEvent } from '../outbox/outbox.js'
 import type { Executor } from '../db/executor.js'
 import { newId } from '../ids.js'
 import { presentAlert, type PublicAlert } from './service.js'
@@ -23,6 +24,6 @@ export async function raiseAlert(tx: Executor, candidate: AlertCandidate, now: D
   }).onConflictDoNothing({ target: [alerts.accountId, alerts.dedupeKey] }).returning()
   if (!row) return null
   const alert = presentAlert(row)
-  await tx.insert(events).values({ id: newId('event'), accountId: row.accountId, type: 'alert.created', payload: alert })
+  await appendEvent(tx, { accountId: row.accountId, type: 'alert.created', payload: alert })
   return alert
 }

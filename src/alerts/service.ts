@@ -1,11 +1,17 @@
 import { and, eq, isNotNull, isNull } from 'drizzle-orm'
 import { alerts, type AlertRow } from '../db/schema/index.js'
-import type { Database } from '../db/client.js'
-import type { Executor } from '../db/executor.js'
-import { ApiError } from '../errors.js'
-import { afterCursor, fetchSize, newestFirst, toPage, type PageRequest } from '../pagination.js'
-import { recordAudit, type Actor } from '../services/audit.js'
+import type { Actor } from '../audit/record.js'
+import { listPage, type ListQuery } from '../resource/list-page.js'
+import { auditedUpdate } from '../resource/audited-update.js'
+import type { ServiceContext } from '../service-context.js'
 import type { AlertSeverity, AlertType } from './types.js'
+import { alertDetectorsJob } from './detectors.js'
+
+declare module '../service-context.js' {
+  interface ServiceRegistry {
+    alerts: AlertService
+  }
+}
 
 /**
  * The public view of an alert: what GET /alerts returns and, byte for byte as JSON, the payload of
@@ -26,48 +32,44 @@ export function presentAlert(row: AlertRow) {
 
 export type PublicAlert = ReturnType<typeof presentAlert>
 
-export interface AlertListRequest extends PageRequest {
+export interface AlertListRequest extends ListQuery {
   acknowledged?: boolean | undefined
   type?: AlertType | undefined
 }
 
-/** Newest first, keyset-paginated, always within one account. */
-export async function listAlerts(db: Executor, accountId: string, request: AlertListRequest) {
-  const acknowledged = request.acknowledged === undefined
-    ? undefined
-    : request.acknowledged ? isNotNull(alerts.acknowledgedAt) : isNull(alerts.acknowledgedAt)
-  const rows = await db.select().from(alerts)
-    .where(and(
-      eq(alerts.accountId, accountId),
-      acknowledged,
-      request.type ? eq(alerts.type, request.type) : undefined,
-      afterCursor(alerts, request.cursor),
-    ))
-    .orderBy(...newestFirst(alerts))
-    .limit(fetchSize(request))
-  return toPage(rows, request.limit, presentAlert)
-}
+/** Security alerts raised by the detectors (run on the scheduler), listed and acknowledged per account. */
+export class AlertService {
+  constructor(private readonly context: ServiceContext) {
+    context.scheduler.register(alertDetectorsJob(context.config))
+  }
 
-/**
- * Marks an alert acknowledged, once: acknowledging it again returns it unchanged (who and when
- * stay those of the first acknowledgement) and writes no second audit entry. Another account's
- * alert is a 404, like a missing one.
- */
-export async function acknowledgeAlert(db: Database, accountId: string, alertId: string, actor: Actor): Promise<PublicAlert> {
-  return db.transaction(async (tx) => {
-    const [before] = await tx.select().from(alerts)
-      .where(and(eq(alerts.id, alertId), eq(alerts.accountId, accountId)))
-      .for('update')
-    if (!before) throw new ApiError('not_found', `No alert ${alertId} in this account.`)
-    if (before.acknowledgedAt) return presentAlert(before)
-    const [after] = await tx.update(alerts)
-      .set({ acknowledgedAt: new Date(), acknowledgedBy: actor.id })
-      .where(eq(alerts.id, alertId))
-      .returning()
-    await recordAudit(tx, actor, {
-      accountId, action: 'alert.acknowledged', targetType: 'alert', targetId: alertId,
-      before: presentAlert(before), after: presentAlert(after!),
+  /** Newest first, keyset-paginated, always within one account. */
+  list(accountId: string, request: AlertListRequest) {
+    const acknowledged = request.acknowledged === undefined
+      ? undefined
+      : request.acknowledged ? isNotNull(alerts.acknowledgedAt) : isNull(alerts.acknowledgedAt)
+    return listPage({
+      columns: alerts,
+      page: request,
+      filters: { acknowledged: request.acknowledged, type: request.type },
+      fetch: ({ after, orderBy, limit }) => this.context.db.select().from(alerts)
+        .where(and(eq(alerts.accountId, accountId), acknowledged, request.type ? eq(alerts.type, request.type) : undefined, after))
+        .orderBy(...orderBy).limit(limit),
+      present: presentAlert,
     })
-    return presentAlert(after!)
-  })
+  }
+
+  /**
+   * Marks an alert acknowledged, once: acknowledging it again returns it unchanged (who and when
+   * stay those of the first acknowledgement) and writes no second audit entry. Another account's
+   * alert is a 404, like a missing one.
+   */
+  async acknowledge(accountId: string, alertId: string, actor: Actor): Promise<PublicAlert> {
+    const { row } = await this.context.db.transaction((tx) => auditedUpdate<AlertRow>(tx, {
+      table: alerts, accountId, id: alertId, label: 'alert', actor, action: 'alert.acknowledged', targetType: 'alert',
+      present: presentAlert,
+      change: (before) => (before.acknowledgedAt ? null : { acknowledgedAt: this.context.clock.now(), acknowledgedBy: actor.id }),
+    }))
+    return presentAlert(row)
+  }
 }

@@ -1,5 +1,5 @@
-import { CLI_ACTOR } from '../services/audit.js'
-import { createAccountWithKey, listAccounts, updateAccount, type AccountPatch } from '../services/accounts.js'
+import { CLI_ACTOR } from '../audit/record.js'
+import type { AccountPatch } from '../accounts/service.js'
 import { idOf, optionalLimit, plan, required, requiredName } from './args.js'
 import { UsageError, json, text, type Command } from './command.js'
 import { accountTable, describePlan, printable, secretBlock } from './output.js'
@@ -16,7 +16,7 @@ export const ACCOUNT_COMMANDS: Record<string, Command> = {
         burstLimit: optionalLimit(values, 'burst-limit'),
       }
       return async (app) => {
-        const created = await createAccountWithKey(app.database.db, app.keys, input, CLI_ACTOR)
+        const created = await app.services.accounts.createWithKey(input, CLI_ACTOR)
         return {
           json: created,
           text: [
@@ -35,7 +35,7 @@ export const ACCOUNT_COMMANDS: Record<string, Command> = {
     options: { json },
     prepare() {
       return async (app) => {
-        const accounts = await listAccounts(app.database.db)
+        const accounts = await app.services.accounts.list()
         return { json: { data: accounts }, text: accountTable(accounts) }
       }
     },
@@ -61,10 +61,8 @@ export const ACCOUNT_COMMANDS: Record<string, Command> = {
         throw new UsageError('accounts update needs at least one of --name, --plan, --hourly-limit, --burst-limit, --default-limits')
       }
       return async (app) => {
-        const account = await updateAccount(app.database.db, accountId, patch, CLI_ACTOR)
-        // Running instances cache an account's plan limits with its keys; over Redis this reaches
-        // every instance sharing it.
-        await app.events.publish({ type: 'account.changed', accountId })
+        // The service tells every running instance (account.changed), over Redis when shared.
+        const account = await app.services.accounts.update(accountId, patch, CLI_ACTOR)
         return {
           json: account,
           text: `Updated account ${account.id} "${printable(account.name)}"\n  plan:   ${describePlan(account)}`,

@@ -1,5 +1,5 @@
-import { CLI_ACTOR } from '../services/audit.js'
-import { MAX_GRANT_CENTS, grantCredits } from '../services/credits.js'
+import { CLI_ACTOR } from '../audit/record.js'
+import { MAX_GRANT_CENTS } from '../credits/service.js'
 import { idOf, integer, required, requiredName } from './args.js'
 import { json, text, type Command } from './command.js'
 import { cents, printable } from './output.js'
@@ -13,7 +13,7 @@ export const CREDIT_COMMANDS: Record<string, Command> = {
       const amount = integer('amount', required(values, 'amount'), 1, MAX_GRANT_CENTS)
       const description = requiredName(values, 'description', 200)
       return async (app) => {
-        const entry = await grantCredits(app.database.db, accountId, amount, description, CLI_ACTOR)
+        const entry = await app.services.credits.grant(accountId, amount, description, CLI_ACTOR)
         return {
           json: entry,
           text: `Granted ${cents(entry.amount)} to account ${accountId} ("${printable(entry.description)}"); balance now ${cents(entry.balance_after)} (${entry.id})`,

@@ -1,8 +1,7 @@
-import { CLI_ACTOR } from '../services/audit.js'
-import { getAccount } from '../services/accounts.js'
+import { CLI_ACTOR } from '../audit/record.js'
 import {
-  DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS, findAccountIdOfKey, type PublicKey,
-} from '../services/keys.js'
+  DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS, type PublicKey,
+} from '../keys/service.js'
 import { allowlist, idOf, integer, required, requiredName, scopeList, timestamp } from './args.js'
 import { json, text, type Command } from './command.js'
 import { describeKey, keyTable, secretBlock } from './output.js'
@@ -22,9 +21,9 @@ export const KEY_COMMANDS: Record<string, Command> = {
       }
       return async (app) => {
         // A clear not_found rather than a foreign-key violation from the insert.
-        await getAccount(app.database.db, accountId)
+        await app.services.accounts.get(accountId)
         // No grantor scopes: an operator may grant any scope.
-        const created = await app.keys.create(accountId, input, CLI_ACTOR)
+        const created = await app.services.keys.create(accountId, input, CLI_ACTOR)
         return {
           json: created,
           text: [`Created key ${created.id} for account ${accountId}`, ...describeKey(created), secretBlock(created.key)].join('\n'),
@@ -39,11 +38,11 @@ export const KEY_COMMANDS: Record<string, Command> = {
     prepare(values) {
       const accountId = idOf('account', required(values, 'account'))
       return async (app) => {
-        await getAccount(app.database.db, accountId)
+        await app.services.accounts.get(accountId)
         const keys: PublicKey[] = []
         let cursor: string | undefined
         for (;;) {
-          const page = await app.keys.list(accountId, { limit: 100, cursor })
+          const page = await app.services.keys.list(accountId, { limit: 100, cursor })
           keys.push(...page.data)
           if (!page.has_more || !page.next_cursor) break
           cursor = page.next_cursor
@@ -59,10 +58,10 @@ export const KEY_COMMANDS: Record<string, Command> = {
     prepare(_values, [id]) {
       const keyId = idOf('key', id!)
       return async (app) => {
-        const accountId = await findAccountIdOfKey(app.database.db, keyId)
+        const accountId = await app.services.keys.accountOf(keyId)
         // Revoking is idempotent; the operator should still learn that this run changed nothing.
-        const earlier = (await app.keys.get(accountId, keyId)).status === 'revoked'
-        const revoked = await app.keys.revoke(accountId, keyId, CLI_ACTOR)
+        const earlier = (await app.services.keys.get(accountId, keyId)).status === 'revoked'
+        const revoked = await app.services.keys.revoke(accountId, keyId, CLI_ACTOR)
         const headline = earlier
           ? `Key ${revoked.id} of account ${accountId} was already revoked at ${revoked.revoked_at}; nothing changed`
           : `Revoked key ${revoked.id} of account ${accountId}`
@@ -80,8 +79,8 @@ export const KEY_COMMANDS: Record<string, Command> = {
         ? DEFAULT_ROTATION_OVERLAP_SECONDS
         : integer('expire-old-in-seconds', required(values, 'expire-old-in-seconds'), 0, MAX_ROTATION_OVERLAP_SECONDS)
       return async (app) => {
-        const accountId = await findAccountIdOfKey(app.database.db, keyId)
-        const rotated = await app.keys.rotate(accountId, keyId, overlap, CLI_ACTOR)
+        const accountId = await app.services.keys.accountOf(keyId)
+        const rotated = await app.services.keys.rotate(accountId, keyId, overlap, CLI_ACTOR)
         return {
           json: rotated,
           text: [

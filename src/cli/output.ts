@@ -1,5 +1,5 @@
-import type { presentAccount } from '../services/accounts.js'
-import type { PublicKey } from '../services/keys.js'
+import type { PublicAccount } from '../accounts/service.js'
+import type { PublicKey } from '../keys/service.js'
 import { SCOPES } from '../scopes.js'
 import { printable } from '../text.js'
 
@@ -8,8 +8,6 @@ import { printable } from '../text.js'
  * passes through `printable`: a key name is set through the API by any keys:manage caller, and
  * must not be able to write ANSI escapes or fake lines into an operator's terminal.
  */
-
-type PublicAccount = ReturnType<typeof presentAccount>
 
 export function describePlan(account: PublicAccount): string {
   return `${account.plan} (${account.limits.requests_per_hour} requests/hour, burst ${account.limits.burst_per_minute}/minute)`

@@ -1,7 +1,7 @@
 import { ENTERPRISE_DEFAULT_LIMITS, PLANS } from '../plans.js'
 import { SCOPES } from '../scopes.js'
-import { DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS } from '../services/keys.js'
-import { MAX_GRANT_CENTS } from '../services/credits.js'
+import { DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS } from '../keys/service.js'
+import { MAX_GRANT_CENTS } from '../credits/service.js'
 
 /** Joins items with ", ", breaking lines before `width` and indenting the continuation lines. */
 function wrap(items: readonly string[], indent: string, width = 96): string {

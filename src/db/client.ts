@@ -8,6 +8,7 @@ import { MIGRATIONS_DIR } from '../paths.js'
 import { lockDataDir } from './pglite-lock.js'
 import { pgliteBulkWriter, postgresBulkWriter, type BulkWriter } from './bulk.js'
 import { DatabaseAvailability, DatabaseUnavailableError, PROBE_TIMEOUT_MS } from './availability.js'
+import type { QueueConnection } from '../jobs/queue.js'
 
 /** Both drivers (postgres.js and PGlite) behind the one type the rest of the code sees. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -22,6 +23,10 @@ export interface DatabaseHandle {
   migrate(): Promise<void>
   /** Answers within ~half a second, or rejects: /ready never hangs on a dead database. */
   ping(): Promise<void>
+  /** How the job queue (pg-boss) reaches this database: its own pool, or PGlite's query function. */
+  queueConnection(): QueueConnection
+  /** PGlite only: a snapshot of the data folder (test templates are made of these). */
+  dumpDataDir?(): Promise<Blob>
   close(): Promise<void>
 }
 
@@ -31,6 +36,8 @@ const MIGRATION_LOCK_ID = 7_281_946_113
 export type DatabaseOptions = Pick<Config, 'DATABASE_URL' | 'DATA_DIR'> & {
   /** Tests pass true to get a throwaway in-memory PGlite instead of DATA_DIR/pg. */
   inMemory?: boolean
+  /** An in-memory PGlite starts from this snapshot of a data folder (tests: a migrated template). */
+  pgliteTemplate?: Blob | undefined
   /** Told when PostgreSQL becomes unreachable and when it is back (the app logs it). */
   onAvailabilityChange?: (available: boolean, reason?: unknown) => void
 }
@@ -57,6 +64,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     kind: 'postgres',
     bulk: postgresBulkWriter(client),
     available: () => availability.available,
+    // pg-boss brings its own small `pg` pool: postgres.js refuses its multi-statement transactions.
+    queueConnection: () => ({ connectionString: url }),
     async migrate() {
       const session = postgres(url, { max: 1, onnotice: () => {} })
       try {
@@ -93,7 +102,7 @@ async function openPglite(options: DatabaseOptions): Promise<DatabaseHandle> {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     unlock = lockDataDir(options.DATA_DIR)
   }
-  const client = new PGlite(dataDir)
+  const client = dataDir === undefined && options.pgliteTemplate ? new PGlite({ loadDataDir: options.pgliteTemplate }) : new PGlite(dataDir)
   const db = drizzle(client, { schema }) as unknown as Database
   return {
     db,
@@ -101,6 +110,14 @@ async function openPglite(options: DatabaseOptions): Promise<DatabaseHandle> {
     bulk: pgliteBulkWriter(client),
     // In process: there is no network between the service and its database to lose.
     available: () => true,
+    // Multi-statement text without values (pg-boss's migrations and transactions) goes to exec.
+    dumpDataDir: () => client.dumpDataDir('none'),
+    queueConnection: () => ({
+      executeSql: async (text: string, values?: unknown[]) => {
+        if (!values || values.length === 0) return { rows: (await client.exec(text)).at(-1)?.rows ?? [] }
+        return client.query(text, values as never[])
+      },
+    }),
     async migrate() {
       await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR })
     },

@@ -72,6 +72,8 @@ interface Operation {
   responses?: Record<string, Response>
   'x-body-optional'?: boolean
   'x-idempotent'?: boolean
+  /** A body the handler streams (no schema to validate it): content type → description. */
+  'x-streamed-body'?: Record<string, { description: string; example: string }>
   [key: string]: unknown
 }
 interface Document {
@@ -103,6 +105,14 @@ export function finishDocument(document: Document): Document {
       if (!operation || typeof operation !== 'object' || !operation.responses) continue
       if (operation['x-body-optional'] && operation.requestBody) operation.requestBody.required = false
       delete operation['x-body-optional']
+      const streamed = operation['x-streamed-body']
+      if (streamed) {
+        operation.requestBody = {
+          required: true,
+          content: Object.fromEntries(Object.entries(streamed).map(([type, { description, example }]) => [type, { schema: { type: 'string', description }, example }])) as never,
+        }
+        delete operation['x-streamed-body']
+      }
       liftBodyExample(operation, document)
       if (authenticated && !operation.responses['503']) {
         operation.responses['503'] = {

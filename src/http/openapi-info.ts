@@ -18,14 +18,6 @@ export const OPENAPI_DEFINITION = {
       'Errors are RFC 9457 `application/problem+json` with a stable `code`.',
     ].join('\n'),
   },
-  tags: [
-    { name: 'keys', description: 'API keys: create, list, rotate, revoke (scope keys:manage)' },
-    { name: 'audit', description: 'Append-only audit log of key and account changes' },
-    { name: 'credits', description: 'Credit balance and ledger (read-only)' },
-    { name: 'alerts', description: 'Security alerts: request spikes, failed-auth bursts, new networks, 429 storms, quota thresholds' },
-    { name: 'settings', description: 'Account security settings: alert thresholds, maximum key lifetime' },
-    { name: 'operations', description: 'Liveness and readiness probes' },
-  ],
   components: {
     securitySchemes: {
       bearerAuth: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key> (recommended)' },

@@ -1,7 +1,7 @@
 import { and, eq, gte, lt, sql } from 'drizzle-orm'
 import type { Executor } from '../db/executor.js'
 import { usageEvents, usageRollups, type UsageEventRow } from '../db/schema/index.js'
-import { afterCursor, fetchSize, newestFirst, toPage, type PageRequest } from '../pagination.js'
+import { listPage, type ListQuery } from '../resource/list-page.js'
 import { BUCKET_COUNT, percentile } from './histogram.js'
 import { canonicalAddress } from './network.js'
 
@@ -29,20 +29,27 @@ export function presentUsageEvent(row: UsageEventRow) {
 }
 
 /** A key's requests, newest first, keyset-paginated on the (key_id, created_at, id) index. */
-export async function listKeyLogs(db: Executor, accountId: string, keyId: string, filters: LogFilters, page: PageRequest) {
-  const rows = await db.select().from(usageEvents)
-    .where(and(
-      eq(usageEvents.keyId, keyId),
-      eq(usageEvents.accountId, accountId),
-      filters.status === undefined ? undefined : eq(usageEvents.status, filters.status),
-      filters.createdAfter ? gte(usageEvents.createdAt, filters.createdAfter) : undefined,
-      filters.createdBefore ? lt(usageEvents.createdAt, filters.createdBefore) : undefined,
-      filters.ip === undefined ? undefined : eq(usageEvents.clientIp, canonicalAddress(filters.ip)),
-      afterCursor(usageEvents, page.cursor),
-    ))
-    .orderBy(...newestFirst(usageEvents))
-    .limit(fetchSize(page))
-  return toPage(rows, page.limit, presentUsageEvent)
+export function listKeyLogs(db: Executor, accountId: string, keyId: string, filters: LogFilters, page: ListQuery) {
+  return listPage({
+    columns: usageEvents,
+    page,
+    filters: {
+      status: filters.status, ip: filters.ip,
+      created_after: filters.createdAfter?.toISOString(), created_before: filters.createdBefore?.toISOString(),
+    },
+    fetch: ({ after, orderBy, limit }) => db.select().from(usageEvents)
+      .where(and(
+        eq(usageEvents.keyId, keyId),
+        eq(usageEvents.accountId, accountId),
+        filters.status === undefined ? undefined : eq(usageEvents.status, filters.status),
+        filters.createdAfter ? gte(usageEvents.createdAt, filters.createdAfter) : undefined,
+        filters.createdBefore ? lt(usageEvents.createdAt, filters.createdBefore) : undefined,
+        filters.ip === undefined ? undefined : eq(usageEvents.clientIp, canonicalAddress(filters.ip)),
+        after,
+      ))
+      .orderBy(...orderBy).limit(limit),
+    present: presentUsageEvent,
+  })
 }
 
 export const GRANULARITIES = ['minute', 'hour', 'day'] as const

@@ -5,8 +5,10 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
-import { createAccountWithKey, type NewAccountInput } from '../../src/services/accounts.js'
-import { CLI_ACTOR } from '../../src/services/audit.js'
+import type { Clock } from '../../src/clock.js'
+import type { NewAccountInput } from '../../src/accounts/service.js'
+import { CLI_ACTOR } from '../../src/audit/record.js'
+import { createDatabaseFromTemplate, pgliteTemplateBlob } from './template.js'
 
 /** Minimal view of a tap Test that the helpers need (teardown). */
 export interface TestLike {
@@ -25,21 +27,39 @@ export interface TestApp {
   logs: string[]
 }
 
+export interface TestAppOptions {
+  /** A second instance on the first one's database (PostgreSQL only: PGlite is one process). */
+  sharedWith?: TestApp
+  clock?: Clock
+}
+
 /**
- * Builds the app exactly as the server does, on whatever the environment names: PostgreSQL and
- * Redis when DATABASE_URL / REDIS_URL are set (CI), else an in-memory PGlite and in-process
- * limiter. Failed-auth limiting is set high so tests sharing 127.0.0.1 do not throttle each
- * other; tests of that limiter lower it and use their own client address.
+ * Builds the app exactly as the server does, on whatever the environment names: with DATABASE_URL
+ * / REDIS_URL set (CI) a new PostgreSQL database copied from the migrated template and the shared
+ * Redis; else an in-memory PGlite loaded from the template snapshot and the in-process limiter.
+ * Every app has a database of its own (unless `sharedWith`), so tests never see each other's rows.
+ * Failed-auth limiting is set high so tests sharing 127.0.0.1 do not throttle each other; tests of
+ * that limiter lower it and use their own client address.
  */
-export async function buildTestApp(t: TestLike, overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function buildTestApp(t: TestLike, overrides: Partial<Config> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'voxpria-test-'))
+  let databaseUrl = overrides.DATABASE_URL ?? options.sharedWith?.config.DATABASE_URL
+  let dropDatabase: (() => Promise<void>) | undefined
+  if (!databaseUrl && process.env.DATABASE_URL) {
+    const created = await createDatabaseFromTemplate(process.env.DATABASE_URL)
+    databaseUrl = created.url
+    dropDatabase = created.drop
+  }
   const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info' }, {
     DATA_DIR: dataDir,
     KEY_PEPPER: TEST_PEPPER,
     AUTH_FAILURES_PER_MINUTE: 100_000,
-    // Jobs tick at most daily in tests; a test that needs one calls app.jobs.runNow().
+    // Jobs tick at most daily in tests; a test that needs one calls app.scheduler.runNow().
     ALERT_INTERVAL_SECONDS: 86_400,
+    // Every test database has its own name, hence its own Redis namespace; sharing instances keep it.
+    ...(options.sharedWith ? { REDIS_PREFIX: options.sharedWith.config.REDIS_PREFIX ?? options.sharedWith.app.redisPrefix } : {}),
     ...overrides,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   })
   const logs: string[] = []
   const logStream = new Writable({
@@ -48,10 +68,16 @@ export async function buildTestApp(t: TestLike, overrides: Partial<Config> = {})
       done()
     },
   })
-  const app = await buildApp(config, { inMemoryDatabase: true, logStream })
+  const app = await buildApp(config, {
+    inMemoryDatabase: true,
+    pgliteTemplate: config.DATABASE_URL ? undefined : await pgliteTemplateBlob(),
+    logStream,
+    ...(options.clock ? { clock: options.clock } : {}),
+  })
   await app.ready()
   t.teardown(async () => {
     await app.close()
+    await dropDatabase?.()
     rmSync(dataDir, { recursive: true, force: true })
     const leaked = logs.find((line) => FULL_KEY_PATTERN.test(line))
     if (leaked) throw new Error(`a full API key reached the logs: ${leaked.slice(0, 200)}`)
@@ -69,7 +95,7 @@ let accountCounter = 0
 
 /** Creates an account (and its all-scope first key) the way the CLI does. */
 export async function createTestAccount(app: FastifyInstance, input: Partial<NewAccountInput> = {}): Promise<TestAccount> {
-  const { account, key } = await createAccountWithKey(app.database.db, app.keys, {
+  const { account, key } = await app.services.accounts.createWithKey({
     name: input.name ?? `Test account ${++accountCounter}`,
     plan: input.plan ?? 'professional',
     hourlyLimit: input.hourlyLimit,

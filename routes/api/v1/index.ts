@@ -5,23 +5,24 @@ import ipAllowlist from '../../../plugins/ip-allowlist.js'
 import rateLimit from '../../../plugins/rate-limit.js'
 import scopes from '../../../plugins/scopes.js'
 import usageHook from '../../../plugins/usage-hook.js'
-import keys from './keys/index.js'
-import keyUsage from './key-usage/index.js'
-import credits from './credits/index.js'
-import auditLog from './audit-log/index.js'
-import alerts from './alerts/index.js'
-import settings from './settings/index.js'
+import idempotency from '../../../plugins/idempotency.js'
+import type { ResourceGroup } from './group.js'
+
+export interface V1Options {
+  groups: readonly ResourceGroup[]
+}
 
 /**
  * /api/v1: the authenticated space. The pipeline's hooks are registered in this context only, so
- * every route below passes authenticate → IP allowlist → rate limit → scope, and no route outside
- * it can be reached by accident through URL matching.
+ * every route below passes authenticate → IP allowlist → rate limit → scope (→ idempotency for the
+ * creates that declare it), and no route outside it can be reached by accident through URL matching.
  */
-const v1: FastifyPluginAsync = async (fastify) => {
+const v1: FastifyPluginAsync<V1Options> = async (fastify, options) => {
   await fastify.register(auth)
   await fastify.register(ipAllowlist)
   await fastify.register(rateLimit)
   await fastify.register(scopes)
+  await fastify.register(idempotency)
   await fastify.register(usageHook)
 
   // API responses are per-caller and may carry a secret (create, rotate): never cache them.
@@ -36,12 +37,9 @@ const v1: FastifyPluginAsync = async (fastify) => {
     throw new ApiError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)
   })
 
-  await fastify.register(keys, { prefix: '/keys' })
-  await fastify.register(keyUsage, { prefix: '/keys' })
-  await fastify.register(credits, { prefix: '/credits' })
-  await fastify.register(auditLog, { prefix: '/audit-log' })
-  await fastify.register(alerts, { prefix: '/alerts' })
-  await fastify.register(settings, { prefix: '/settings' })
+  for (const group of options.groups) {
+    if (group.routes) await fastify.register(group.routes, { prefix: group.prefix })
+  }
 }
 
 export default v1

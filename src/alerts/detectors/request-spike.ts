@@ -1,6 +1,6 @@
 import { and, gte, lt, sql } from 'drizzle-orm'
 import { usageRollups } from '../../db/schema/index.js'
-import { SecuritySettingsSchema } from '../../settings.js'
+import { SecuritySettingsSchema } from '../../settings/settings.js'
 import { loadAccountContexts } from '../accounts.js'
 import { BASELINE_MS, BASELINE_WINDOWS, DETECTION_WINDOW_MS, REPEAT_BUCKET_MS, bucketOf, minus, windowDetails } from '../window.js'
 import type { AlertCandidate, Detector } from '../types.js'

@@ -23,20 +23,4 @@ export const alerts = pgTable('alerts', {
   index('alerts_account_created_idx').on(table.accountId, table.createdAt.desc(), table.id.desc()),
 ])
 
-/**
- * Outbox of customer-visible events (`alert.created`, …), written in the same transaction as the
- * thing they announce. The webhooks group will deliver from here, signed, without reworking the
- * producers; `payload` is the public JSON exactly as it will be delivered.
- */
-export const events = pgTable('events', {
-  id: text('id').primaryKey(),
-  accountId: text('account_id').notNull().references(() => accounts.id),
-  type: text('type').notNull(),
-  payload: jsonb('payload').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-}, (table) => [
-  index('events_account_created_idx').on(table.accountId, table.createdAt.desc(), table.id.desc()),
-])
-
 export type AlertRow = InferSelectModel<typeof alerts>
-export type EventRow = InferSelectModel<typeof events>

@@ -1,19 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { PageQuerySchema, problemResponses } from '../../../../src/http/schemas.js'
-import { AlertListSchema, AlertSchema, AlertTypeSchema } from '../../../../src/http/schemas/alerts.js'
-import { acknowledgeAlert, listAlerts } from '../../../../src/alerts/service.js'
-
-const AlertListQuery = Type.Object({
-  ...PageQuerySchema.properties,
-  acknowledged: Type.Optional(Type.Boolean({ description: 'true: only acknowledged alerts; false: only open ones' })),
-  type: Type.Optional(Type.Ref(AlertTypeSchema)),
-}, { additionalProperties: false })
-
-const AlertParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
+import { IdParamsSchema, problemResponses } from '../../../../src/http/schemas.js'
+import { AlertService } from '../../../../src/alerts/service.js'
+import { defineGroup } from '../group.js'
+import { ALERT_SCHEMAS, AlertListQuery, AlertListSchema, AlertSchema } from './schemas.js'
 
 /** Security alerts raised by the detectors (src/alerts), listed and acknowledged per account. */
-const alerts: FastifyPluginAsyncTypebox = async (fastify) => {
+const routes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const alerts = fastify.services.alerts
   const manage = { scope: 'keys:manage' } as const
 
   fastify.get('/', {
@@ -25,25 +19,24 @@ const alerts: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: AlertListQuery,
       response: { 200: Type.Ref(AlertListSchema), ...problemResponses('validation_failed', 'invalid_cursor') },
     },
-  }, async (request) => listAlerts(fastify.database.db, request.principal.account.id, {
-    limit: request.query.limit,
-    cursor: request.query.cursor,
-    acknowledged: request.query.acknowledged,
-    type: request.query.type,
-  }))
+  }, async (request) => alerts.list(request.principal.account.id, request.query))
 
   fastify.post('/:id/acknowledge', {
     config: manage,
     schema: {
       tags: ['alerts'], summary: 'Acknowledge an alert', operationId: 'acknowledgeAlert',
       description: 'Idempotent: acknowledging an acknowledged alert returns it unchanged.',
-      params: AlertParams,
+      params: IdParamsSchema,
       response: { 200: Type.Ref(AlertSchema), ...problemResponses('validation_failed', 'not_found') },
     },
-  }, async (request) => acknowledgeAlert(fastify.database.db, request.principal.account.id, request.params.id, {
-    id: request.principal.key.id,
-    ip: request.ip,
-  }))
+  }, async (request) => alerts.acknowledge(request.principal.account.id, request.params.id, request.actor))
 }
 
-export default alerts
+export default defineGroup({
+  name: 'alerts',
+  prefix: '/alerts',
+  tag: { name: 'alerts', description: 'Security alerts: request spikes, failed-auth bursts, new networks, 429 storms, quota thresholds' },
+  schemas: ALERT_SCHEMAS,
+  service: (context) => new AlertService(context),
+  routes,
+})

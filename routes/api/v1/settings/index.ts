@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { problemResponses } from '../../../../src/http/schemas.js'
-import { SecuritySettingsPatchSchema } from '../../../../src/http/schemas/alerts.js'
-import { SecuritySettingsSchema } from '../../../../src/settings.js'
-import { getSecuritySettings, updateSecuritySettings } from '../../../../src/services/security-settings.js'
+import { SettingsService } from '../../../../src/settings/service.js'
+import { defineGroup } from '../group.js'
+import { SETTINGS_SCHEMAS, SecuritySettingsPatchSchema, SecuritySettingsSchema } from './schemas.js'
 
 /** The account's security settings: alert thresholds and the maximum key lifetime. */
-const settings: FastifyPluginAsyncTypebox = async (fastify) => {
+const routes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const settings = fastify.services.settings
   const manage = { scope: 'keys:manage' } as const
 
   fastify.get('/security', {
@@ -15,7 +16,7 @@ const settings: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['settings'], summary: 'The account’s security settings, defaults filled in', operationId: 'getSecuritySettings',
       response: { 200: Type.Ref(SecuritySettingsSchema), ...problemResponses() },
     },
-  }, async (request) => getSecuritySettings(fastify.database.db, request.principal.account.id))
+  }, async (request) => settings.get(request.principal.account.id))
 
   fastify.patch('/security', {
     config: manage,
@@ -27,16 +28,14 @@ const settings: FastifyPluginAsyncTypebox = async (fastify) => {
       body: Type.Ref(SecuritySettingsPatchSchema),
       response: { 200: Type.Ref(SecuritySettingsSchema), ...problemResponses('validation_failed', 'bad_request', 'owner_key_required', 'payload_too_large', 'unsupported_media_type') },
     },
-  }, async (request) => {
-    const accountId = request.principal.account.id
-    const { settings: updated, changed } = await updateSecuritySettings(fastify.database.db, accountId, request.body, {
-      id: request.principal.key.id,
-      ip: request.ip,
-    }, request.principal.scopes)
-    // The verifier caches the account (settings included) on every instance.
-    if (changed) await fastify.events.publish({ type: 'account.changed', accountId })
-    return updated
-  })
+  }, async (request) => settings.update(request.principal.account.id, request.body, request.actor, request.principal.scopes))
 }
 
-export default settings
+export default defineGroup({
+  name: 'settings',
+  prefix: '/settings',
+  tag: { name: 'settings', description: 'Account security settings: alert thresholds, maximum key lifetime' },
+  schemas: SETTINGS_SCHEMAS,
+  service: (context) => new SettingsService(context),
+  routes,
+})

@@ -1,8 +1,6 @@
-import { and, eq } from 'drizzle-orm'
-import { auditLog, type AuditLogRow } from '../db/schema/index.js'
+import { auditLog } from '../db/schema/index.js'
 import type { Executor } from '../db/executor.js'
 import { newId } from '../ids.js'
-import { afterCursor, fetchSize, newestFirst, toPage, type PageRequest } from '../pagination.js'
 
 /** Who made a change and from where: a key id (API), or `cli` / `bootstrap` (operators). */
 export interface Actor {
@@ -12,10 +10,12 @@ export interface Actor {
 
 export const CLI_ACTOR: Actor = { id: 'cli', ip: null }
 
+export type AuditTarget = 'key' | 'account' | 'alert' | 'agent' | 'contact' | 'import' | 'call'
+
 export interface AuditEvent {
   accountId: string
   action: string
-  targetType: 'key' | 'account' | 'alert'
+  targetType: AuditTarget
   targetId: string
   before: unknown
   after: unknown
@@ -36,24 +36,3 @@ export async function recordAudit(tx: Executor, actor: Actor, event: AuditEvent)
   })
 }
 
-export function presentAuditEntry(row: AuditLogRow) {
-  return {
-    id: row.id,
-    actor: row.actor,
-    actor_ip: row.actorIp,
-    action: row.action,
-    target_type: row.targetType,
-    target_id: row.targetId,
-    before: row.before ?? null,
-    after: row.after ?? null,
-    created_at: row.createdAt.toISOString(),
-  }
-}
-
-export async function listAuditEntries(db: Executor, accountId: string, page: PageRequest) {
-  const rows = await db.select().from(auditLog)
-    .where(and(eq(auditLog.accountId, accountId), afterCursor(auditLog, page.cursor)))
-    .orderBy(...newestFirst(auditLog))
-    .limit(fetchSize(page))
-  return toPage(rows, page.limit, presentAuditEntry)
-}

@@ -11,7 +11,12 @@ export type CacheEvent =
   /** Local only: this instance may have missed events (its channel was down); drop every cached copy. */
   | { type: 'cache.reset' }
 
-export interface EventBus {
+/**
+ * The cache bus: changes every instance must hear about within a second to drop cached state
+ * (keys, accounts, blocked clients). Not the customer-event outbox (src/outbox): nothing here is
+ * durable or customer-visible.
+ */
+export interface CacheBus {
   /** Delivered to this instance's subscribers at once, and to every other instance. */
   publish(event: CacheEvent): Promise<void>
   subscribe(handler: (event: CacheEvent) => void): void
@@ -19,7 +24,7 @@ export interface EventBus {
 }
 
 /** Single-process bus: used when there is no Redis (one instance only). */
-export class LocalEventBus implements EventBus {
+export class LocalCacheBus implements CacheBus {
   private readonly emitter = new EventEmitter()
 
   async publish(event: CacheEvent): Promise<void> {
@@ -39,8 +44,8 @@ export class LocalEventBus implements EventBus {
  * Redis pub/sub bus. Local subscribers hear an event synchronously (read-your-writes on the
  * instance that made the change); messages echoed back from Redis with our own origin are skipped.
  */
-export class RedisEventBus implements EventBus {
-  private readonly local = new LocalEventBus()
+export class RedisCacheBus implements CacheBus {
+  private readonly local = new LocalCacheBus()
   private readonly origin = randomUUID()
   /** Publishes not yet answered by Redis; close() waits for them (callers may not await publish). */
   private readonly inFlight = new Set<Promise<void>>()
@@ -90,7 +95,7 @@ export class RedisEventBus implements EventBus {
   }
 
   /**
-   * Waits for publishes still on their way. The events plugin closes before the Redis plugin
+   * Waits for publishes still on their way. The cache-bus plugin closes before the Redis plugin
    * (onClose hooks run last-registered first), so a change made just before shutdown, by the CLI
    * for one, still reaches the other instances.
    */

@@ -1,18 +1,26 @@
 import { and, eq } from 'drizzle-orm'
-import { apiKeys, type ApiKeyRow } from '../db/schema/index.js'
-import type { Database } from '../db/client.js'
-import type { Executor } from '../db/executor.js'
+import { accounts, apiKeys, type ApiKeyRow } from '../db/schema/index.js'
+import type { Executor, Transaction } from '../db/executor.js'
 import { ApiError } from '../errors.js'
 import { newId } from '../ids.js'
-import { generateApiKey, displayPrefix, lastFour } from '../keys/format.js'
-import { keyDigest } from '../keys/digest.js'
+import { generateApiKey, displayPrefix, lastFour } from './format.js'
+import { keyDigest } from './digest.js'
+import { resolvePepper } from './pepper.js'
 import { validateAllowlist, MAX_ALLOWLIST_ENTRIES } from '../cidr.js'
 import { effectiveScopes, normaliseScopes, type Scope } from '../scopes.js'
-import { afterCursor, fetchSize, newestFirst, toPage, type PageRequest } from '../pagination.js'
-import { recordAudit, type Actor } from './audit.js'
-import { attentionReasons, needsAttentionFilter, rotationDueAt } from './key-hygiene.js'
-import { accounts } from '../db/schema/index.js'
-import { resolveSettings } from '../settings.js'
+import { recordAudit, type Actor } from '../audit/record.js'
+import { resolveSettings } from '../settings/settings.js'
+import { listPage, type ListQuery } from '../resource/list-page.js'
+import { findOwned } from '../resource/find-owned.js'
+import { auditedUpdate } from '../resource/audited-update.js'
+import type { ServiceContext } from '../service-context.js'
+import { attentionReasons, needsAttentionFilter, rotationDueAt } from './hygiene.js'
+
+declare module '../service-context.js' {
+  interface ServiceRegistry {
+    keys: KeyService
+  }
+}
 
 export const DEFAULT_ROTATION_OVERLAP_SECONDS = 86_400
 export const MAX_ROTATION_OVERLAP_SECONDS = 604_800
@@ -63,8 +71,7 @@ export interface KeyPatch {
   expiresAt?: Date | null | undefined
 }
 
-/** Told after a change commits, so every instance drops its cached copy of the key. */
-export type KeyChangeListener = (change: { keyId: string; accountId: string }) => void
+const LABEL = 'API key'
 
 function canonicalAllowlist(entries: readonly string[]): string[] {
   if (entries.length > MAX_ALLOWLIST_ENTRIES) {
@@ -130,12 +137,21 @@ function assertGrantable(scopes: readonly Scope[], grantorScopes: readonly Scope
   }
 }
 
+/**
+ * Key management. `grantorScopes` is the calling key's (absent for operators, who may do
+ * anything): a key manages only keys whose scopes it holds itself. Every change publishes
+ * `key.changed` on the cache bus after it commits, so every instance drops its cached copy.
+ */
 export class KeyService {
-  constructor(
-    private readonly db: Database,
-    private readonly pepper: string,
-    private readonly onChange: KeyChangeListener = () => {},
-  ) {}
+  private readonly pepper: string
+
+  constructor(private readonly context: ServiceContext) {
+    this.pepper = resolvePepper(context.config)
+  }
+
+  private changed(keyId: string, accountId: string): void {
+    void this.context.cacheBus.publish({ type: 'key.changed', keyId, accountId })
+  }
 
   /** Inserts a key inside the caller's transaction; returns the row and the secret (shown once). */
   async insertKey(tx: Executor, accountId: string, input: NewKeyInput, actor: Actor, extra: { rotatedFrom?: string } = {}) {
@@ -152,70 +168,68 @@ export class KeyService {
       expiresAt: input.expiresAt ?? null,
       rotatedFrom: extra.rotatedFrom ?? null,
       createdBy: actor.id,
+      createdAt: this.context.clock.now(),
     }).returning()
     await recordAudit(tx, actor, {
-      accountId, action: 'key.created', targetType: 'key', targetId: row!.id, before: null, after: presentKey(row!),
+      accountId, action: 'key.created', targetType: 'key', targetId: row!.id, before: null, after: presentKey(row!, this.context.clock.now()),
     })
     return { row: row!, secret }
   }
 
   async create(accountId: string, input: NewKeyInput, actor: Actor, grantorScopes?: readonly Scope[]) {
     assertGrantable(input.scopes, grantorScopes)
-    const now = new Date()
+    const now = this.context.clock.now()
     assertFuture(input.expiresAt, now)
-    const { row, secret } = await this.db.transaction(async (tx) => {
+    const { row, secret } = await this.context.db.transaction(async (tx) => {
       const expiresAt = withinLifetime(input.expiresAt, await maxLifetimeMs(tx, accountId), now)
       return this.insertKey(tx, accountId, { ...input, expiresAt }, actor)
     })
-    return { ...presentKey(row), key: secret }
+    return { ...presentKey(row, now), key: secret }
   }
 
-  async list(accountId: string, page: PageRequest & { needsAttention?: boolean | undefined }) {
-    const now = new Date()
-    const rows = await this.db.select().from(apiKeys)
-      .where(and(
-        eq(apiKeys.accountId, accountId),
-        page.needsAttention ? needsAttentionFilter(now) : undefined,
-        afterCursor(apiKeys, page.cursor),
-      ))
-      .orderBy(...newestFirst(apiKeys))
-      .limit(fetchSize(page))
-    return toPage(rows, page.limit, (row) => presentKey(row, now))
+  async list(accountId: string, page: ListQuery & { needsAttention?: boolean | undefined }) {
+    const now = this.context.clock.now()
+    return listPage({
+      columns: apiKeys,
+      page,
+      filters: { needs_attention: page.needsAttention },
+      fetch: ({ after, orderBy, limit }) => this.context.db.select().from(apiKeys)
+        .where(and(eq(apiKeys.accountId, accountId), page.needsAttention ? needsAttentionFilter(now) : undefined, after))
+        .orderBy(...orderBy).limit(limit),
+      present: (row) => presentKey(row, now),
+    })
   }
 
   async get(accountId: string, keyId: string) {
-    return presentKey(await this.findOwned(this.db, accountId, keyId))
+    return presentKey(await findOwned<ApiKeyRow>(this.context.db, apiKeys, accountId, keyId, { label: LABEL }), this.context.clock.now())
   }
 
   async update(accountId: string, keyId: string, patch: KeyPatch, actor: Actor, grantorScopes?: readonly Scope[]) {
     if (patch.scopes) assertGrantable(patch.scopes, grantorScopes)
-    assertFuture(patch.expiresAt, new Date())
-    const changes: Partial<typeof apiKeys.$inferInsert> = {}
-    if (patch.name !== undefined) changes.name = patch.name
-    if (patch.scopes !== undefined) changes.scopes = normaliseScopes(patch.scopes)
-    if (patch.ipAllowlist !== undefined) changes.ipAllowlist = canonicalAllowlist(patch.ipAllowlist)
-    if (patch.expiresAt !== undefined) changes.expiresAt = patch.expiresAt
-    const updated = await this.db.transaction(async (tx) => {
-      const before = await this.findOwned(tx, accountId, keyId, { forUpdate: true })
-      if (before.revokedAt) throw new ApiError('key_revoked', 'A revoked key cannot be changed.')
-      // Widening a stronger key's allowlist or expiry would hand its power to a weaker caller.
-      assertGrantable(before.scopes as Scope[], grantorScopes)
-      if (before.replacedBy && patch.expiresAt !== undefined && (patch.expiresAt === null || !before.expiresAt || patch.expiresAt > before.expiresAt)) {
-        throw new ApiError('key_already_rotated', `Key ${keyId} was rotated: its sunset can be brought forward, never pushed back.`)
-      }
-      if (patch.expiresAt !== undefined) {
-        const lifetime = await maxLifetimeMs(tx, accountId)
-        if (lifetime !== null) changes.expiresAt = withinLifetime(patch.expiresAt, lifetime, before.createdAt, { explicitOnly: true })
-      }
-      if (Object.keys(changes).length === 0) return before
-      const [after] = await tx.update(apiKeys).set(changes).where(eq(apiKeys.id, keyId)).returning()
-      await recordAudit(tx, actor, {
-        accountId, action: 'key.updated', targetType: 'key', targetId: keyId, before: presentKey(before), after: presentKey(after!),
-      })
-      return after!
-    })
-    this.onChange({ keyId, accountId })
-    return presentKey(updated)
+    const now = this.context.clock.now()
+    assertFuture(patch.expiresAt, now)
+    const { row } = await this.context.db.transaction((tx) => auditedUpdate<ApiKeyRow>(tx, {
+      table: apiKeys, accountId, id: keyId, label: LABEL, actor, action: 'key.updated', targetType: 'key',
+      present: (key) => presentKey(key, now),
+      change: async (before) => {
+        if (before.revokedAt) throw new ApiError('key_revoked', 'A revoked key cannot be changed.')
+        // Widening a stronger key's allowlist or expiry would hand its power to a weaker caller.
+        assertGrantable(before.scopes as Scope[], grantorScopes)
+        if (before.replacedBy && patch.expiresAt !== undefined && (patch.expiresAt === null || !before.expiresAt || patch.expiresAt > before.expiresAt)) {
+          throw new ApiError('key_already_rotated', `Key ${keyId} was rotated: its sunset can be brought forward, never pushed back.`)
+        }
+        const changes: Partial<typeof apiKeys.$inferInsert> = {}
+        if (patch.name !== undefined) changes.name = patch.name
+        if (patch.scopes !== undefined) changes.scopes = normaliseScopes(patch.scopes)
+        if (patch.ipAllowlist !== undefined) changes.ipAllowlist = canonicalAllowlist(patch.ipAllowlist)
+        if (patch.expiresAt !== undefined) {
+          changes.expiresAt = withinLifetime(patch.expiresAt, await maxLifetimeMs(tx, accountId), before.createdAt, { explicitOnly: true }) ?? null
+        }
+        return changes
+      },
+    }))
+    this.changed(keyId, accountId)
+    return presentKey(row, now)
   }
 
   /**
@@ -224,18 +238,17 @@ export class KeyService {
    * must not be able to switch off a stronger one.
    */
   async revoke(accountId: string, keyId: string, actor: Actor, grantorScopes?: readonly Scope[]) {
-    const revoked = await this.db.transaction(async (tx) => {
-      const before = await this.findOwned(tx, accountId, keyId, { forUpdate: true })
-      assertGrantable(before.scopes as Scope[], grantorScopes)
-      if (before.revokedAt) return before
-      const [after] = await tx.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, keyId)).returning()
-      await recordAudit(tx, actor, {
-        accountId, action: 'key.revoked', targetType: 'key', targetId: keyId, before: presentKey(before), after: presentKey(after!),
-      })
-      return after!
-    })
-    this.onChange({ keyId, accountId })
-    return presentKey(revoked)
+    const now = this.context.clock.now()
+    const { row } = await this.context.db.transaction((tx) => auditedUpdate<ApiKeyRow>(tx, {
+      table: apiKeys, accountId, id: keyId, label: LABEL, actor, action: 'key.revoked', targetType: 'key',
+      present: (key) => presentKey(key, now),
+      change: (before) => {
+        assertGrantable(before.scopes as Scope[], grantorScopes)
+        return before.revokedAt ? null : { revokedAt: now }
+      },
+    }))
+    this.changed(keyId, accountId)
+    return presentKey(row, now)
   }
 
   /**
@@ -244,11 +257,11 @@ export class KeyService {
    * the row lock plus the `replaced_by` check make a second, concurrent rotation a 409.
    */
   async rotate(accountId: string, keyId: string, expireOldInSeconds: number, actor: Actor, grantorScopes?: readonly Scope[]) {
-    const result = await this.db.transaction(async (tx) => {
-      const old = await this.findOwned(tx, accountId, keyId, { forUpdate: true })
+    const now = this.context.clock.now()
+    const result = await this.context.db.transaction(async (tx: Transaction) => {
+      const old = await findOwned<ApiKeyRow>(tx, apiKeys, accountId, keyId, { forUpdate: true, label: LABEL })
       // Rotation mints a new secret with the old key's scopes: only a caller holding them may.
       assertGrantable(old.scopes as Scope[], grantorScopes)
-      const now = new Date()
       if (old.replacedBy) throw new ApiError('key_already_rotated', `Key ${keyId} was already rotated; rotate ${old.replacedBy} instead.`)
       if (keyStatus(old, now) !== 'active') throw new ApiError('key_revoked', `Key ${keyId} is ${keyStatus(old, now)} and cannot be rotated.`)
       // The successor inherits name, scopes and allowlist — not the old key's expiry, which would
@@ -262,29 +275,21 @@ export class KeyService {
       const [retired] = await tx.update(apiKeys).set({ replacedBy: successor.id, replacedAt: now, expiresAt })
         .where(eq(apiKeys.id, old.id)).returning()
       await recordAudit(tx, actor, {
-        accountId, action: 'key.rotated', targetType: 'key', targetId: old.id, before: presentKey(old), after: presentKey(retired!),
+        accountId, action: 'key.rotated', targetType: 'key', targetId: old.id, before: presentKey(old, now), after: presentKey(retired!, now),
       })
       return { successor, secret, retired: retired! }
     })
-    this.onChange({ keyId, accountId })
-    return { ...presentKey(result.successor), key: result.secret, previous_key: presentKey(result.retired) }
+    this.changed(keyId, accountId)
+    return { ...presentKey(result.successor, now), key: result.secret, previous_key: presentKey(result.retired, now) }
   }
 
-  /** Another account's key is indistinguishable from a missing one: 404, never 403. */
-  private async findOwned(db: Executor, accountId: string, keyId: string, options: { forUpdate?: boolean } = {}): Promise<ApiKeyRow> {
-    const query = db.select().from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId)))
-    const [row] = options.forUpdate ? await query.for('update') : await query
-    if (!row) throw new ApiError('not_found', `No API key ${keyId} in this account.`)
-    return row
+  /**
+   * The account a key belongs to, for operator tools (the CLI) that are handed only a key id; the
+   * tenant-scoped methods then take over. Unknown ids are a not_found ApiError.
+   */
+  async accountOf(keyId: string): Promise<string> {
+    const [row] = await this.context.db.select({ accountId: apiKeys.accountId }).from(apiKeys).where(eq(apiKeys.id, keyId))
+    if (!row) throw new ApiError('not_found', `No API key ${keyId}.`)
+    return row.accountId
   }
-}
-
-/**
- * The account a key belongs to, for operator tools (the CLI) that are handed only a key id; the
- * tenant-scoped KeyService methods then take over. Unknown ids are a not_found ApiError.
- */
-export async function findAccountIdOfKey(db: Executor, keyId: string): Promise<string> {
-  const [row] = await db.select({ accountId: apiKeys.accountId }).from(apiKeys).where(eq(apiKeys.id, keyId))
-  if (!row) throw new ApiError('not_found', `No API key ${keyId}.`)
-  return row.accountId
 }

@@ -1,9 +1,8 @@
 import { Type, type TSchema } from '@sinclair/typebox'
-import { idPattern } from '../../ids.js'
-import { ALERT_SEVERITIES, ALERT_TYPES } from '../../alerts/types.js'
-import { SecuritySettingsSchema } from '../../settings.js'
-import { partialDeep } from '../partial-deep.js'
-import { Nullable, StringEnum, Timestamp } from '../schema-kit.js'
+import { idPattern } from '../../../../src/ids.js'
+import { ALERT_SEVERITIES, ALERT_TYPES } from '../../../../src/alerts/types.js'
+import { Nullable, StringEnum, Timestamp } from '../../../../src/http/schema-kit.js'
+import { PageQuerySchema, pageOf } from '../../../../src/http/schemas.js'
 
 export const AlertTypeSchema = StringEnum(ALERT_TYPES, { $id: 'AlertType' })
 
@@ -24,17 +23,13 @@ export const AlertSchema = Type.Object({
   acknowledged_by: Nullable(Type.String(), { description: 'Key id that acknowledged it' }),
 }, { $id: 'Alert', additionalProperties: false, description: 'Also the payload of the `alert.created` event' })
 
-export const AlertListSchema = Type.Object({
-  data: Type.Array(Type.Ref(AlertSchema)),
-  has_more: Type.Boolean(),
-  next_cursor: Nullable(Type.String()),
-}, { $id: 'AlertList', description: 'A page of alerts, newest first' })
+export const AlertListSchema = pageOf(Type.Ref(AlertSchema), 'AlertList', 'alerts')
 
-export const SecuritySettingsPatchSchema = partialDeep(SecuritySettingsSchema, {
-  $id: 'SecuritySettingsPatch',
-  description: 'Any subset of the security settings; objects merge, values replace. Unknown fields are refused.',
-  examples: [{ max_key_lifetime_days: 90, alerts: { failed_auth_burst: { threshold: 10 } } }],
-})
+export const AlertListQuery = Type.Object({
+  ...PageQuerySchema.properties,
+  acknowledged: Type.Optional(Type.Boolean({ description: 'true: only acknowledged alerts; false: only open ones' })),
+  type: Type.Optional(Type.Ref(AlertTypeSchema)),
+}, { additionalProperties: false })
 
-/** Appended to SHARED_SCHEMAS (a schema's references come before it). */
-export const ALERT_SCHEMAS: TSchema[] = [AlertTypeSchema, AlertSchema, AlertListSchema, SecuritySettingsSchema, SecuritySettingsPatchSchema]
+/** Registered in this order (a schema's references come before it). */
+export const ALERT_SCHEMAS: TSchema[] = [AlertTypeSchema, AlertSchema, AlertListSchema]

@@ -1,7 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox'
-import { GRANULARITIES } from '../../usage/queries.js'
-import { OVERFLOW_REPORTED_MS } from '../../usage/histogram.js'
-import { Nullable, StringEnum, Timestamp } from '../schema-kit.js'
+import { Type } from '@sinclair/typebox'
+import { GRANULARITIES } from '../../../../src/usage/queries.js'
+import { OVERFLOW_REPORTED_MS } from '../../../../src/usage/histogram.js'
+import { Nullable, StringEnum, Timestamp } from '../../../../src/http/schema-kit.js'
+import { PageQuerySchema, pageOf } from '../../../../src/http/schemas.js'
 
 const LatencyBound = Nullable(Type.Integer({ minimum: 0 }), {
   description: 'Upper bound, in ms, of the fixed latency bucket (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, '
@@ -21,11 +22,7 @@ export const UsageLogEntrySchema = Type.Object({
   created_at: Timestamp,
 }, { $id: 'UsageLogEntry', additionalProperties: false, description: 'One request made with the key' })
 
-export const UsageLogListSchema = Type.Object({
-  data: Type.Array(Type.Ref(UsageLogEntrySchema)),
-  has_more: Type.Boolean(),
-  next_cursor: Nullable(Type.String()),
-}, { $id: 'UsageLogList', description: 'A page of the key’s requests, newest first' })
+export const UsageLogListSchema = pageOf(Type.Ref(UsageLogEntrySchema), 'UsageLogList', 'the key’s requests')
 
 export const UsageBucketSchema = Type.Object({
   start: Timestamp,
@@ -47,14 +44,12 @@ export const UsageSeriesSchema = Type.Object({
 }, { $id: 'UsageSeries', additionalProperties: false, description: 'The key’s usage over time' })
 
 export const KeyLogsQuerySchema = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Items per page (default 20)' })),
-  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'next_cursor from the previous page' })),
+  ...PageQuerySchema.properties,
   status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599, description: 'Only responses with this status' })),
   created_after: Type.Optional(Type.String({ format: 'date-time', description: 'Only requests at or after this time' })),
   created_before: Type.Optional(Type.String({ format: 'date-time', description: 'Only requests before this time' })),
   ip: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only requests from this client address' })),
 }, { additionalProperties: false })
-export type KeyLogsQuery = Static<typeof KeyLogsQuerySchema>
 
 export const KeyUsageQuerySchema = Type.Object({
   granularity: Type.Optional(StringEnum(GRANULARITIES, { default: 'hour', description: 'Bucket size (default hour)' })),
@@ -64,7 +59,6 @@ export const KeyUsageQuerySchema = Type.Object({
   })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Default: now' })),
 }, { additionalProperties: false })
-export type KeyUsageQuery = Static<typeof KeyUsageQuerySchema>
 
-/** Appended to SHARED_SCHEMAS (a schema's references come before it). */
+/** Registered in this order (a schema's references come before it). */
 export const USAGE_SCHEMAS = [UsageLogEntrySchema, UsageLogListSchema, UsageBucketSchema, UsageSeriesSchema]

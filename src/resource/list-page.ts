@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto'
+import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm'
+import type { PgColumn } from 'drizzle-orm/pg-core'
+import { ApiError } from '../errors.js'
+import { isStorableDate } from '../time.js'
+
+/**
+ * Keyset pagination, the one way every list in the API pages: newest first by (created_at, id),
+ * continuing strictly after the last row served, so page 5,000 costs what page 1 costs. The cursor
+ * is opaque to clients (base64url JSON) and carries a hash of the filters it was issued for: replayed
+ * with other filters it would skip or repeat rows, so it is a 400 instead.
+ */
+
+export const DEFAULT_LIMIT = 20
+
+/** What every list operation takes: `?limit=1..100&cursor=`. */
+export interface ListQuery {
+  limit?: number | undefined
+  cursor?: string | undefined
+}
+
+export interface Page<T> {
+  data: T[]
+  has_more: boolean
+  next_cursor: string | null
+}
+
+export interface CursorPosition {
+  createdAt: Date
+  id: string
+}
+
+/** A list's filters as the cursor binds them: only values that narrow the list (undefined ones are absent). */
+export type ListFilters = Record<string, string | number | boolean | null | undefined>
+
+function filterHash(filters: ListFilters): string {
+  const bound = Object.entries(filters).filter(([, value]) => value !== undefined).sort(([a], [b]) => a.localeCompare(b))
+  return createHash('sha256').update(JSON.stringify(bound)).digest('base64url').slice(0, 12)
+}
+
+function invalidCursor(detail: string): ApiError {
+  return new ApiError('invalid_cursor', detail, { errors: [{ field: '/querystring/cursor', message: 'is not a cursor for this list' }] })
+}
+
+export function encodeCursor(position: CursorPosition, filters: ListFilters = {}): string {
+  return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id, filterHash(filters)])).toString('base64url')
+}
+
+/**
+ * The position a cursor continues after. Checked before anything is looked up, so a bad cursor is
+ * a 400 whatever else the request names. Throws `invalid_cursor` for anything this API did not
+ * issue for this list and these filters.
+ */
+export function decodeCursor(cursor: string, filters: ListFilters = {}): CursorPosition {
+  let decoded: unknown
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  } catch {
+    throw invalidCursor('The cursor is not one this API issued; start again without it.')
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 3 || !decoded.every((part) => typeof part === 'string')) {
+    throw invalidCursor('The cursor is not one this API issued; start again without it.')
+  }
+  const [at, id, hash] = decoded as [string, string, string]
+  const createdAt = new Date(at)
+  if (!isStorableDate(createdAt) || id.length > 64 || id.includes('\u0000')) {
+    throw invalidCursor('The cursor is not one this API issued; start again without it.')
+  }
+  if (hash !== filterHash(filters)) {
+    throw invalidCursor('This cursor was issued for the list with other filters; send the same filters, or start again without a cursor.')
+  }
+  return { createdAt, id }
+}
+
+export interface ListPageOptions<Row extends CursorPosition, T> {
+  /** The ordering columns of the list's table. */
+  columns: { createdAt: PgColumn; id: PgColumn }
+  page: ListQuery
+  filters?: ListFilters
+  /**
+   * Runs the list's query: its own WHERE (account, filters) AND `after`, ordered by `orderBy`, at
+   * most `limit` rows. The helper decides cursor, order and size; the caller decides what is listed.
+   */
+  fetch: (query: { after: SQL | undefined; orderBy: SQL[]; limit: number }) => Promise<Row[]>
+  present: (row: Row) => T
+}
+
+export async function listPage<Row extends CursorPosition, T>(options: ListPageOptions<Row, T>): Promise<Page<T>> {
+  const { columns, page, filters = {} } = options
+  const limit = page.limit ?? DEFAULT_LIMIT
+  const position = page.cursor ? decodeCursor(page.cursor, filters) : undefined
+  const after = position
+    ? or(lt(columns.createdAt, position.createdAt), and(eq(columns.createdAt, position.createdAt), lt(columns.id, position.id)))
+    : undefined
+  // One row more than the page holds: it only says whether more follow.
+  const rows = await options.fetch({ after, orderBy: [desc(columns.createdAt), desc(columns.id)], limit: limit + 1 })
+  const hasMore = rows.length > limit
+  const pageRows = hasMore ? rows.slice(0, limit) : rows
+  const last = pageRows.at(-1)
+  return {
+    data: pageRows.map(options.present),
+    has_more: hasMore,
+    next_cursor: hasMore && last ? encodeCursor(last, filters) : null,
+  }
+}
