@@ -6,9 +6,11 @@ import credits from './credits/index.js'
 import audit from './audit-log/index.js'
 import alerts from './alerts/index.js'
 import settings from './settings/index.js'
+import agents from './agents/index.js'
+import contacts from './contacts/index.js'
 
 /**
  * The one registry of resource groups: a group is added to the API by one line here. Services
  * are built in this order, schemas registered in it, routes mounted under their prefixes.
  */
-export const GROUPS: readonly ResourceGroup[] = [accounts, keys, keyUsage, credits, audit, alerts, settings] as readonly ResourceGroup[]
+export const GROUPS: readonly ResourceGroup[] = [accounts, keys, keyUsage, credits, audit, alerts, settings, agents, contacts] as readonly ResourceGroup[]

@@ -1,0 +1,230 @@
+import { and, eq, inArray, sql } from 'drizzle-orm'
+import type { CountryCode } from 'libphonenumber-js'
+import { contactImportChunks, contactImports, contacts, type ContactImportRow, type ImportRowError } from '../../db/schema/index.js'
+import { newId } from '../../ids.js'
+import { appendEvent } from '../../outbox/outbox.js'
+import type { ServiceContext } from '../../service-context.js'
+import { normalizeContact, type ContactFields, type ContactInput } from '../normalize.js'
+import { columnTargets, csvRowToInput, type ColumnTarget } from './mapping.js'
+import { UnreadableFileError, readCsv, readNdjson, type RawRecord } from './records.js'
+import { presentImport } from './service.js'
+
+/** Errors an import keeps (the counters count them all). */
+export const MAX_REPORTED_ERRORS = 100
+
+const CONTACT_KEYS = new Set(['phone', 'first_name', 'last_name', 'email', 'timezone', 'tags', 'custom_fields', 'do_not_call', 'external_id'])
+
+interface ValidRow {
+  row: number
+  fields: ContactFields & { phone: string }
+}
+
+interface BatchOutcome {
+  created: number
+  updated: number
+  skipped: number
+  failed: number
+  errors: ImportRowError[]
+}
+
+async function* stagedChunks(context: ServiceContext, importId: string): AsyncIterable<Uint8Array> {
+  for (let seq = 0; ; seq++) {
+    const [chunk] = await context.db.select({ data: contactImportChunks.data }).from(contactImportChunks)
+      .where(and(eq(contactImportChunks.importId, importId), eq(contactImportChunks.seq, seq)))
+    if (!chunk) return
+    yield chunk.data
+  }
+}
+
+/** One record as the fields a JSON client would have sent, or the reason it cannot be. */
+function recordInput(record: RawRecord, targets: readonly ColumnTarget[]): ContactInput | ImportRowError {
+  if (record.kind === 'unreadable') return { row: record.row, field: '', message: record.message }
+  if (record.kind === 'csv') return csvRowToInput(record.values, targets)
+  const value = record.value
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { row: record.row, field: '', message: 'is not a JSON object' }
+  const unknown = Object.keys(value).find((key) => !CONTACT_KEYS.has(key))
+  if (unknown) return { row: record.row, field: unknown, message: 'is not a contact field' }
+  return value as ContactInput
+}
+
+/**
+ * The import job: reads the staged file from where the last committed batch stopped and applies
+ * it batch by batch. Idempotent and safe to run twice at once: each batch takes the import row's
+ * lock and commits only if `processed` is still what this run read, so no row is applied twice.
+ */
+export async function processImport(context: ServiceContext, importId: string): Promise<void> {
+  const { db, clock } = context
+  const [current] = await db.select().from(contactImports).where(eq(contactImports.id, importId))
+  if (!current || (current.status !== 'queued' && current.status !== 'running')) return
+  let imp = current
+  if (imp.status === 'queued') {
+    const [started] = await db.update(contactImports).set({ status: 'running', startedAt: clock.now(), heartbeatAt: clock.now() })
+      .where(and(eq(contactImports.id, importId), eq(contactImports.status, 'queued'))).returning()
+    if (!started) return
+    imp = started
+  }
+
+  let processed = imp.processed
+  try {
+    let targets: ColumnTarget[] = []
+    let records: AsyncIterable<RawRecord>
+    if (imp.format === 'csv') {
+      const file = await readCsv(stagedChunks(context, importId))
+      targets = columnTargets(file.header, imp.mapping)
+      if (!targets.some((target) => 'field' in target && target.field === 'phone')) {
+        throw new UnreadableFileError(`no column is the phone number (columns: ${file.header.join(', ') || 'none'}); name one "phone" or map one to it`)
+      }
+      records = file.records
+    } else {
+      records = readNdjson(stagedChunks(context, importId))
+    }
+    let batch: RawRecord[] = []
+    for await (const record of records) {
+      if (record.row <= processed) continue
+      batch.push(record)
+      if (batch.length >= context.config.IMPORT_BATCH_SIZE) {
+        if (!(await applyBatch(context, imp, processed, batch, targets))) return
+        processed += batch.length
+        batch = []
+      }
+    }
+    if (batch.length > 0) {
+      if (!(await applyBatch(context, imp, processed, batch, targets))) return
+      processed += batch.length
+    }
+    await finish(context, imp, processed, { status: 'completed' })
+  } catch (error) {
+    if (!(error instanceof UnreadableFileError)) throw error
+    await finish(context, imp, processed, { status: 'failed', reason: error.message })
+  }
+}
+
+async function applyBatch(context: ServiceContext, imp: ContactImportRow, expected: number, batch: RawRecord[], targets: readonly ColumnTarget[]): Promise<boolean> {
+  const outcome: BatchOutcome = { created: 0, updated: 0, skipped: 0, failed: 0, errors: [] }
+  const valid: ValidRow[] = []
+  const firstByPhone = new Map<string, number>()
+  const firstByExternalId = new Map<string, number>()
+  for (const record of batch) {
+    const input = recordInput(record, targets)
+    if ('message' in input) {
+      outcome.failed++
+      outcome.errors.push(input)
+      continue
+    }
+    const normalized = normalizeContact(input, { defaultCountry: (imp.defaultCountry ?? undefined) as CountryCode | undefined, requirePhone: true })
+    if (!normalized.ok) {
+      outcome.failed++
+      for (const problem of normalized.problems) outcome.errors.push({ row: record.row, field: problem.field, message: problem.message })
+      continue
+    }
+    const fields = normalized.fields as ValidRow['fields']
+    if (imp.tag) fields.tags = [...new Set([...(fields.tags ?? []), imp.tag])]
+    // A phone (or external id) twice in one batch would make one statement touch a row twice.
+    const earlier = firstByPhone.get(fields.phone) ?? (fields.external_id ? firstByExternalId.get(fields.external_id) : undefined)
+    if (earlier !== undefined) {
+      outcome.skipped++
+      outcome.errors.push({ row: record.row, field: firstByPhone.has(fields.phone) ? 'phone' : 'external_id', message: `duplicate of row ${earlier} in this file` })
+      continue
+    }
+    firstByPhone.set(fields.phone, record.row)
+    if (fields.external_id) firstByExternalId.set(fields.external_id, record.row)
+    valid.push({ row: record.row, fields })
+  }
+
+  const now = context.clock.now()
+  return context.db.transaction(async (tx) => {
+    const [locked] = await tx.select().from(contactImports).where(eq(contactImports.id, imp.id)).for('update')
+    // Another run got here first (a resumed job while this one still ran): it owns the import.
+    if (!locked || locked.status !== 'running' || locked.processed !== expected) return false
+
+    // An external id already on another contact (another phone) would fail the whole statement.
+    const externalIds = valid.flatMap((row) => (row.fields.external_id ? [row.fields.external_id] : []))
+    const taken = externalIds.length === 0 ? [] : await tx.select({ externalId: contacts.externalId, phone: contacts.phone, id: contacts.id, importId: contacts.importId, importRow: contacts.importRow })
+      .from(contacts).where(and(eq(contacts.accountId, imp.accountId), inArray(contacts.externalId, externalIds)))
+    const takenBy = new Map(taken.map((row) => [row.externalId!, row]))
+    const writable = valid.filter((row) => {
+      const owner = row.fields.external_id ? takenBy.get(row.fields.external_id) : undefined
+      if (!owner || owner.phone === row.fields.phone) return true
+      if (owner.importId === imp.id) {
+        outcome.skipped++
+        outcome.errors.push({ row: row.row, field: 'external_id', message: `duplicate of row ${owner.importRow} in this file` })
+      } else {
+        outcome.failed++
+        outcome.errors.push({ row: row.row, field: 'external_id', message: `belongs to contact ${owner.id}, which has another phone number` })
+      }
+      return false
+    })
+
+    if (writable.length > 0) {
+      const values = writable.map(({ row, fields }) => ({
+        id: newId('contact'), accountId: imp.accountId, phone: fields.phone,
+        firstName: fields.first_name ?? null, lastName: fields.last_name ?? null, email: fields.email ?? null, timezone: fields.timezone ?? null,
+        tags: fields.tags ?? [], customFields: fields.custom_fields ?? {}, doNotCall: fields.do_not_call ?? false, externalId: fields.external_id ?? null,
+        importId: imp.id, importRow: row, createdAt: now, updatedAt: now,
+      }))
+      const insert = tx.insert(contacts).values(values)
+      const target = [contacts.accountId, contacts.phone]
+      const written = await (imp.onConflict === 'update'
+        // Given fields replace, tags and custom fields merge, an opt-out is never lifted by a file;
+        // a contact this same import created is a duplicate in the file, not something to update.
+        ? insert.onConflictDoUpdate({
+          target,
+          set: {
+            firstName: sql`coalesce(excluded.first_name, ${contacts.firstName})`,
+            lastName: sql`coalesce(excluded.last_name, ${contacts.lastName})`,
+            email: sql`coalesce(excluded.email, ${contacts.email})`,
+            timezone: sql`coalesce(excluded.timezone, ${contacts.timezone})`,
+            tags: sql`array(select distinct tag from unnest(${contacts.tags} || excluded.tags) as tag order by tag)`,
+            customFields: sql`${contacts.customFields} || excluded.custom_fields`,
+            doNotCall: sql`${contacts.doNotCall} or excluded.do_not_call`,
+            externalId: sql`coalesce(excluded.external_id, ${contacts.externalId})`,
+            updatedAt: now,
+          },
+          setWhere: sql`${contacts.importId} is distinct from ${imp.id}`,
+        })
+        : insert.onConflictDoNothing({ target })
+      ).returning({ phone: contacts.phone, inserted: sql<boolean>`(xmax = 0)` })
+      const writtenPhones = new Set<string>()
+      for (const row of written) {
+        writtenPhones.add(row.phone)
+        if (row.inserted) outcome.created++
+        else outcome.updated++
+      }
+      const rest = writable.filter((row) => !writtenPhones.has(row.fields.phone))
+      if (rest.length > 0) {
+        const existing = await tx.select({ phone: contacts.phone, importId: contacts.importId, importRow: contacts.importRow }).from(contacts)
+          .where(and(eq(contacts.accountId, imp.accountId), inArray(contacts.phone, rest.map((row) => row.fields.phone))))
+        const byPhone = new Map(existing.map((row) => [row.phone, row]))
+        for (const row of rest) {
+          outcome.skipped++
+          const owner = byPhone.get(row.fields.phone)
+          if (owner?.importId === imp.id) outcome.errors.push({ row: row.row, field: 'phone', message: `duplicate of row ${owner.importRow} in this file` })
+        }
+      }
+    }
+
+    const room = Math.max(0, MAX_REPORTED_ERRORS - locked.errors.length)
+    await tx.update(contactImports).set({
+      processed: expected + batch.length,
+      created: locked.created + outcome.created,
+      updated: locked.updated + outcome.updated,
+      skipped: locked.skipped + outcome.skipped,
+      failed: locked.failed + outcome.failed,
+      errors: room > 0 && outcome.errors.length > 0 ? [...locked.errors, ...outcome.errors.slice(0, room)] : locked.errors,
+      heartbeatAt: now,
+    }).where(eq(contactImports.id, imp.id))
+    return true
+  })
+}
+
+async function finish(context: ServiceContext, imp: ContactImportRow, processed: number, end: { status: 'completed' | 'failed'; reason?: string }): Promise<void> {
+  await context.db.transaction(async (tx) => {
+    const [done] = await tx.update(contactImports)
+      .set({ status: end.status, completedAt: context.clock.now(), heartbeatAt: context.clock.now(), failureReason: end.reason ?? null })
+      .where(and(eq(contactImports.id, imp.id), eq(contactImports.status, 'running'), eq(contactImports.processed, processed)))
+      .returning()
+    if (!done) return
+    await tx.delete(contactImportChunks).where(eq(contactImportChunks.importId, imp.id))
+    await appendEvent(tx, { accountId: imp.accountId, type: `contact.import.${end.status}`, payload: presentImport(done) })
+  })
+}
