@@ -17,8 +17,9 @@ export default fp(async (fastify) => {
     name: 'idempotency-prune',
     lockId: 710_003,
     intervalMs: fastify.config.ALERT_INTERVAL_SECONDS * 1000,
-    async run({ now, log }) {
-      const pruned = await store.prune(now)
+    // Inside the scheduler's transaction, on its connection: on PGlite any other would wait for it.
+    async run({ db, now, log }) {
+      const pruned = await store.prune(now, db)
       if (pruned > 0) log.info({ pruned }, 'pruned expired idempotency keys')
     },
   })

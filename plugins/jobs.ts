@@ -8,6 +8,8 @@ declare module 'fastify' {
     scheduler: JobScheduler
     /** The durable job queue (pg-boss): work that must survive a restart. */
     queue: JobQueue
+    /** Aborted when the app begins to close: long jobs end at their next safe point. */
+    stopping: AbortSignal
   }
 }
 
@@ -22,11 +24,15 @@ export default fp(async (fastify) => {
   const queue = new PgBossQueue(fastify.database.queueConnection(), log)
   fastify.decorate('scheduler', scheduler)
   fastify.decorate('queue', queue)
+  const stopping = new AbortController()
+  fastify.decorate('stopping', stopping.signal)
   fastify.addHook('onReady', async () => {
     await queue.start()
     scheduler.start()
   })
   fastify.addHook('preClose', async () => {
+    // First, so the jobs the queue's graceful stop waits for end at their next batch, not their last.
+    stopping.abort()
     await scheduler.stop()
     await queue.stop()
   })

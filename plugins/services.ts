@@ -30,6 +30,7 @@ export default fp<ServicesPluginOptions>(async (fastify, options) => {
     queue: fastify.queue,
     scheduler: fastify.scheduler,
     services: services as unknown as ServiceRegistry,
+    stopping: fastify.stopping,
   }
   for (const group of options.groups) {
     if (group.name in services) throw new Error(`resource group ${group.name} is registered twice`)

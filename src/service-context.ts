@@ -39,6 +39,8 @@ export interface ServiceContext {
   queue: JobQueue
   /** Periodic work (detectors, pruning): every instance ticks, one runs each tick (advisory lock). */
   scheduler: JobScheduler
+  /** Aborted when the instance begins to stop: long jobs end at their next batch boundary (and resume elsewhere). */
+  stopping: AbortSignal
   /** Filled in as the registry is built; read it when a method runs, not in a constructor. */
   services: ServiceRegistry
 }

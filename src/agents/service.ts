@@ -38,7 +38,7 @@ export function presentAgent(row: AgentRow) {
   return {
     id: row.id,
     name: row.name,
-    ...row.config,
+    ...canonicalConfig(row.config),
     metadata: row.metadata,
     version: row.version,
     created_at: row.createdAt.toISOString(),
@@ -47,7 +47,7 @@ export function presentAgent(row: AgentRow) {
 }
 
 export function presentAgentVersion(row: AgentVersionRow) {
-  return { agent_id: row.agentId, version: row.version, name: row.name, ...row.config, created_by: row.createdBy, created_at: row.createdAt.toISOString() }
+  return { agent_id: row.agentId, version: row.version, name: row.name, ...canonicalConfig(row.config), created_by: row.createdBy, created_at: row.createdAt.toISOString() }
 }
 
 const LABEL = 'agent'
@@ -141,7 +141,8 @@ export class AgentService {
         const merged = { ...before.config }
         for (const key of CONFIG_KEYS) if (patch[key] !== undefined) (merged as Record<string, unknown>)[key] = patch[key]
         const config = checkedConfig(merged)
-        const configChanged = JSON.stringify(config) !== JSON.stringify(before.config)
+        // Both canonical: JSONB hands the stored keys back in its own order.
+        const configChanged = JSON.stringify(config) !== JSON.stringify(canonicalConfig(before.config))
         const changes: Partial<AgentRow> = {}
         if (configChanged) Object.assign(changes, { config, version: before.version + 1 })
         if (patch.name !== undefined && patch.name !== before.name) changes.name = patch.name

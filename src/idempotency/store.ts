@@ -77,10 +77,10 @@ export class IdempotencyStore {
   }
 
   /** Deletes expired rows, in bounded batches. */
-  async prune(now = this.clock.now(), batch = 10_000): Promise<number> {
+  async prune(now = this.clock.now(), db: Executor = this.db, batch = 10_000): Promise<number> {
     let total = 0
     for (let i = 0; i < 50; i++) {
-      const deleted = await this.db.delete(idempotencyKeys)
+      const deleted = await db.delete(idempotencyKeys)
         .where(sql`(${idempotencyKeys.accountId}, ${idempotencyKeys.key}) in (
           select account_id, key from idempotency_keys where expires_at < ${now.toISOString()}::timestamptz limit ${batch})`)
         .returning({ key: idempotencyKeys.key })

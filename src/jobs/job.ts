@@ -11,6 +11,12 @@ export interface Job {
   /** Unique per job: the advisory-lock key. */
   lockId: number
   intervalMs: number
+  /**
+   * false: runs on every instance at every tick, outside any transaction — for work that is
+   * harmless to repeat and must reach other connections (e.g. sending jobs to the queue, which on
+   * PGlite would wait behind the scheduler's own transaction). Default true: one instance per tick.
+   */
+  exclusive?: boolean
   run(context: JobContext): Promise<void>
 }
 

@@ -8,6 +8,14 @@ import PgBoss from 'pg-boss'
  * on and change it with a compare-and-set, so a retry (or a second instance) never applies twice.
  */
 
+/**
+ * A job that stops at a safe point because its instance is stopping. Not a failure: pg-boss runs
+ * it again (after the retry delay, on whichever instance polls), and it resumes where it stopped.
+ */
+export class JobInterruptedError extends Error {
+  override readonly name: string = 'JobInterruptedError'
+}
+
 export interface JobDefinition<T> {
   name: string
   handler: (data: T, job: { id: string; retryCount: number }) => Promise<void>
@@ -91,7 +99,8 @@ export class PgBossQueue implements JobQueue {
           try {
             await definition.handler(job.data, { id: job.id, retryCount: job.retryCount ?? 0 })
           } catch (error) {
-            this.log.error({ err: error, job: definition.name, jobId: job.id }, 'job failed; pg-boss retries it')
+            if (error instanceof JobInterruptedError) this.log.warn({ job: definition.name, jobId: job.id, reason: error.message }, 'job interrupted; it runs again')
+            else this.log.error({ err: error, job: definition.name, jobId: job.id }, 'job failed; pg-boss retries it')
             throw error
           }
         }

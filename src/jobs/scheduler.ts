@@ -110,6 +110,11 @@ export class JobScheduler {
 
   private async execute(job: Job, now: Date | undefined): Promise<boolean> {
     const startedAt = performance.now()
+    if (job.exclusive === false) {
+      await job.run({ db: this.db, now: now ?? new Date(), log: this.jobLog(job.name) })
+      this.log.debug({ job: job.name, ms: Math.round(performance.now() - startedAt) }, 'job ran')
+      return true
+    }
     const ran = await this.db.transaction(async (tx) => {
       const [lock] = rowsOf<{ acquired: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${job.lockId}::bigint) as acquired`))
       if (!lock?.acquired) return false

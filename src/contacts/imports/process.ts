@@ -2,12 +2,23 @@ import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { CountryCode } from 'libphonenumber-js'
 import { contactImportChunks, contactImports, contacts, type ContactImportRow, type ImportRowError } from '../../db/schema/index.js'
 import { newId } from '../../ids.js'
+import { rowsOf } from '../../db/rows.js'
+import type { Transaction } from '../../db/executor.js'
 import { appendEvent } from '../../outbox/outbox.js'
+import { JobInterruptedError } from '../../jobs/queue.js'
 import type { ServiceContext } from '../../service-context.js'
 import { normalizeContact, type ContactFields, type ContactInput } from '../normalize.js'
 import { columnTargets, csvRowToInput, type ColumnTarget } from './mapping.js'
 import { UnreadableFileError, readCsv, readNdjson, type RawRecord } from './records.js'
 import { presentImport } from './service.js'
+
+/** Thrown to end an import job early because its instance is stopping; pg-boss retries it. */
+export class ImportInterruptedError extends JobInterruptedError {
+  override readonly name = 'ImportInterruptedError'
+  constructor(importId: string, processed: number) {
+    super(`import ${importId} interrupted after ${processed} rows: this instance is stopping; it resumes on the next run`)
+  }
+}
 
 /** Errors an import keeps (the counters count them all). */
 export const MAX_REPORTED_ERRORS = 100
@@ -56,13 +67,11 @@ export async function processImport(context: ServiceContext, importId: string): 
   const { db, clock } = context
   const [current] = await db.select().from(contactImports).where(eq(contactImports.id, importId))
   if (!current || (current.status !== 'queued' && current.status !== 'running')) return
-  let imp = current
-  if (imp.status === 'queued') {
-    const [started] = await db.update(contactImports).set({ status: 'running', startedAt: clock.now(), heartbeatAt: clock.now() })
-      .where(and(eq(contactImports.id, importId), eq(contactImports.status, 'queued'))).returning()
-    if (!started) return
-    imp = started
-  }
+  // Queued → running, or (resuming) a fresh heartbeat: either way the sweep leaves it alone now.
+  const [imp] = await db.update(contactImports)
+    .set({ status: 'running', startedAt: current.startedAt ?? clock.now(), heartbeatAt: clock.now() })
+    .where(and(eq(contactImports.id, importId), eq(contactImports.status, current.status))).returning()
+  if (!imp) return
 
   let processed = imp.processed
   try {
@@ -83,9 +92,14 @@ export async function processImport(context: ServiceContext, importId: string): 
       if (record.row <= processed) continue
       batch.push(record)
       if (batch.length >= context.config.IMPORT_BATCH_SIZE) {
+        // The instance is stopping: end at this batch boundary; the retry resumes after `processed`.
+        if (context.stopping.aborted) throw new ImportInterruptedError(importId, processed)
         if (!(await applyBatch(context, imp, processed, batch, targets))) return
         processed += batch.length
         batch = []
+        // PGlite answers in-process without ever leaving the event loop's turn: without a yield, an
+        // import on the embedded default would hold every request (and timer) until it finished.
+        await new Promise((resolve) => setImmediate(resolve))
       }
     }
     if (batch.length > 0) {
@@ -156,34 +170,7 @@ async function applyBatch(context: ServiceContext, imp: ContactImportRow, expect
     })
 
     if (writable.length > 0) {
-      const values = writable.map(({ row, fields }) => ({
-        id: newId('contact'), accountId: imp.accountId, phone: fields.phone,
-        firstName: fields.first_name ?? null, lastName: fields.last_name ?? null, email: fields.email ?? null, timezone: fields.timezone ?? null,
-        tags: fields.tags ?? [], customFields: fields.custom_fields ?? {}, doNotCall: fields.do_not_call ?? false, externalId: fields.external_id ?? null,
-        importId: imp.id, importRow: row, createdAt: now, updatedAt: now,
-      }))
-      const insert = tx.insert(contacts).values(values)
-      const target = [contacts.accountId, contacts.phone]
-      const written = await (imp.onConflict === 'update'
-        // Given fields replace, tags and custom fields merge, an opt-out is never lifted by a file;
-        // a contact this same import created is a duplicate in the file, not something to update.
-        ? insert.onConflictDoUpdate({
-          target,
-          set: {
-            firstName: sql`coalesce(excluded.first_name, ${contacts.firstName})`,
-            lastName: sql`coalesce(excluded.last_name, ${contacts.lastName})`,
-            email: sql`coalesce(excluded.email, ${contacts.email})`,
-            timezone: sql`coalesce(excluded.timezone, ${contacts.timezone})`,
-            tags: sql`array(select distinct tag from unnest(${contacts.tags} || excluded.tags) as tag order by tag)`,
-            customFields: sql`${contacts.customFields} || excluded.custom_fields`,
-            doNotCall: sql`${contacts.doNotCall} or excluded.do_not_call`,
-            externalId: sql`coalesce(excluded.external_id, ${contacts.externalId})`,
-            updatedAt: now,
-          },
-          setWhere: sql`${contacts.importId} is distinct from ${imp.id}`,
-        })
-        : insert.onConflictDoNothing({ target })
-      ).returning({ phone: contacts.phone, inserted: sql<boolean>`(xmax = 0)` })
+      const written = await writeContacts(tx, imp, writable, now)
       const writtenPhones = new Set<string>()
       for (const row of written) {
         writtenPhones.add(row.phone)
@@ -215,6 +202,42 @@ async function applyBatch(context: ServiceContext, imp: ContactImportRow, expect
     }).where(eq(contactImports.id, imp.id))
     return true
   })
+}
+
+/**
+ * One INSERT for the whole batch, its rows in one JSON parameter: building a query of thousands of
+ * rows × fifteen columns through the query builder cost more than PostgreSQL's work on it.
+ */
+async function writeContacts(tx: Transaction, imp: ContactImportRow, rows: ValidRow[], now: Date): Promise<{ phone: string; inserted: boolean }[]> {
+  const records = JSON.stringify(rows.map(({ row, fields }) => ({
+    id: newId('contact'), phone: fields.phone, first_name: fields.first_name ?? null, last_name: fields.last_name ?? null,
+    email: fields.email ?? null, timezone: fields.timezone ?? null, tags: fields.tags ?? [], custom_fields: fields.custom_fields ?? {},
+    do_not_call: fields.do_not_call ?? false, external_id: fields.external_id ?? null, import_row: row,
+  })))
+  const at = now.toISOString()
+  // Given fields replace, tags and custom fields merge, an opt-out is never lifted by a file; a
+  // contact this same import created is a duplicate in the file, not something to update.
+  const onConflict = imp.onConflict === 'update'
+    ? sql`do update set
+        first_name = coalesce(excluded.first_name, contacts.first_name),
+        last_name = coalesce(excluded.last_name, contacts.last_name),
+        email = coalesce(excluded.email, contacts.email),
+        timezone = coalesce(excluded.timezone, contacts.timezone),
+        tags = array(select distinct tag from unnest(contacts.tags || excluded.tags) as tag order by tag),
+        custom_fields = contacts.custom_fields || excluded.custom_fields,
+        do_not_call = contacts.do_not_call or excluded.do_not_call,
+        external_id = coalesce(excluded.external_id, contacts.external_id),
+        updated_at = ${at}::timestamptz
+      where contacts.import_id is distinct from ${imp.id}`
+    : sql`do nothing`
+  const result = await tx.execute(sql`
+    insert into contacts (id, account_id, phone, first_name, last_name, email, timezone, tags, custom_fields, do_not_call, external_id, import_id, import_row, created_at, updated_at)
+    select r.id, ${imp.accountId}, r.phone, r.first_name, r.last_name, r.email, r.timezone, r.tags, r.custom_fields, r.do_not_call, r.external_id, ${imp.id}, r.import_row, ${at}::timestamptz, ${at}::timestamptz
+    from jsonb_to_recordset(${records}::jsonb) as r(id text, phone text, first_name text, last_name text, email text, timezone text,
+      tags text[], custom_fields jsonb, do_not_call boolean, external_id text, import_row integer)
+    on conflict (account_id, phone) ${onConflict}
+    returning phone, (xmax = 0) as inserted`)
+  return rowsOf<{ phone: string; inserted: boolean }>(result)
 }
 
 async function finish(context: ServiceContext, imp: ContactImportRow, processed: number, end: { status: 'completed' | 'failed'; reason?: string }): Promise<void> {

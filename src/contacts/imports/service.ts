@@ -84,6 +84,8 @@ export class ContactImports {
       name: 'contact-imports-resume',
       lockId: 710_004,
       intervalMs: Math.min(context.config.IMPORT_STALL_SECONDS, context.config.ALERT_INTERVAL_SECONDS) * 1000,
+      // Every instance may send: a singleton job per import makes a second send a no-op.
+      exclusive: false,
       run: async ({ now }) => { await this.resumeStalled(now) },
     })
   }

@@ -115,7 +115,8 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
   }, async (request, reply) => {
-    const dryRun = request.query.dry_run === true
+    // Read as sent too: when the body fails validation, Fastify stops before coercing the query.
+    const dryRun = request.query.dry_run === true || String(request.query.dry_run) === 'true'
     if (request.validationError) {
       const error = validationError(request.validationError.validation as never, 'body')
       if (!dryRun) throw error
