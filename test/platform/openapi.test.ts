@@ -11,6 +11,7 @@ import ts from 'typescript'
 import { OPENAPI_PATH, generateOpenApiYaml } from '../../scripts/openapi-spec.js'
 import { SCOPES } from '../../src/scopes.js'
 import { buildTestApp, createTestAccount } from '../helper/app.js'
+import { createAgent } from '../helper/factories.js'
 
 interface SchemaNode { [keyword: string]: unknown }
 interface MediaType { schema?: SchemaNode; example?: unknown }
@@ -279,8 +280,12 @@ t.test('an SDK generated from openapi.yaml types and drives the API', async (t) 
     const tried = await client.POST('/api/v1/keys', { body: example })
     t.equal(tried.response.status, 201, 'the documented example body ("Try it out") works as is')
 
+    // A nested list needs a real parent of its own kind; a new group's nested list must add one here.
+    const agent = await createAgent(app, account.key)
+    const parents: Record<string, string> = { keys: account.keyId, agents: agent.id }
     for (const { path } of listOperations) {
-      const url = path.replace(/\{\w+\}/g, account.keyId) as '/api/v1/keys'
+      const group = /^\/api\/v1\/([\w-]+)\//.exec(path)?.[1] ?? ''
+      const url = path.replace(/\{\w+\}/g, () => parents[group] ?? `no test parent for ${group}`) as '/api/v1/keys'
       const listed = await client.GET(url)
       t.equal(listed.response.status, 200, `GET ${path} with no arguments`)
     }
