@@ -55,6 +55,8 @@ export interface QueueLog {
 export class PgBossQueue implements JobQueue {
   private readonly boss: PgBoss
   private readonly definitions = new Map<string, JobDefinition<never>>()
+  /** This instance's worker per job name, to wake when it sends that job itself. */
+  private readonly workers = new Map<string, string>()
   private started = false
 
   constructor(connection: QueueConnection, private readonly log: QueueLog) {
@@ -79,7 +81,7 @@ export class PgBossQueue implements JobQueue {
   async send<T extends object>(name: string, data: T, options: SendOptions = {}): Promise<string | null> {
     const definition = this.definitions.get(name)
     if (!definition) throw new Error(`no job named ${name}`)
-    return this.boss.send(name, data, {
+    const id = await this.boss.send(name, data, {
       ...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
       ...(options.startAfter !== undefined ? { startAfter: options.startAfter instanceof Date ? options.startAfter : options.startAfter } : {}),
       retryLimit: definition.retryLimit ?? 3,
@@ -87,6 +89,11 @@ export class PgBossQueue implements JobQueue {
       retryBackoff: true,
       expireInSeconds: definition.expireInSeconds ?? 900,
     })
+    // Work this instance just created starts now rather than at its worker's next poll; other
+    // instances still find it at theirs.
+    const worker = this.workers.get(name)
+    if (id && worker && !options.startAfter) this.boss.notifyWorker(worker)
+    return id
   }
 
   async start(): Promise<void> {
@@ -94,7 +101,7 @@ export class PgBossQueue implements JobQueue {
     await this.boss.start()
     for (const definition of this.definitions.values()) {
       await this.boss.createQueue(definition.name)
-      await this.boss.work(definition.name, { pollingIntervalSeconds: definition.pollingIntervalSeconds ?? 1, batchSize: 1 }, async (jobs) => {
+      const worker = await this.boss.work(definition.name, { pollingIntervalSeconds: definition.pollingIntervalSeconds ?? 1, batchSize: 1 }, async (jobs) => {
         for (const job of jobs as (PgBoss.Job<never> & { retryCount?: number })[]) {
           try {
             await definition.handler(job.data, { id: job.id, retryCount: job.retryCount ?? 0 })
@@ -105,6 +112,7 @@ export class PgBossQueue implements JobQueue {
           }
         }
       })
+      this.workers.set(definition.name, worker)
     }
     this.started = true
   }
@@ -112,6 +120,7 @@ export class PgBossQueue implements JobQueue {
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.workers.clear()
     // Graceful: jobs in progress finish (each is a short batch) before the database closes.
     await this.boss.stop({ graceful: true, timeout: 10_000, wait: true })
   }
