@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomFillSync, randomUUID } from 'node:crypto'
 
 /**
  * Public identifiers are prefixed and opaque (`key_…`, `acct_…`): the prefix tells a support
@@ -21,20 +21,41 @@ export type IdKind = keyof typeof ID_PREFIXES
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
-/** Uniform base62 characters from a CSPRNG, rejecting bytes ≥ 248 so no character is favoured. */
-export function randomBase62(length: number): string {
+/** Uniform base62 characters from a byte source, rejecting bytes ≥ 248 so no character is favoured. */
+function base62From(length: number, nextByte: () => number): string {
   let out = ''
   while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 248) out += BASE62[byte % 62]
-      if (out.length === length) break
-    }
+    const byte = nextByte()
+    if (byte < 248) out += BASE62[byte % 62]
   }
   return out
 }
 
+/** For secrets (key material): fresh CSPRNG bytes, nothing left behind in a shared buffer. */
+export function randomBase62(length: number): string {
+  const bytes = randomBytes(length * 2)
+  let index = 0
+  return base62From(length, () => (index < bytes.length ? bytes[index++]! : randomBytes(1)[0]!))
+}
+
+/**
+ * Ids are not secrets, so their bytes come from a 4 KiB CSPRNG pool: one randomBytes call per id
+ * cost more than the rest of a bulk-imported row's work together.
+ */
+const POOL_SIZE = 4096
+const pool = Buffer.alloc(POOL_SIZE)
+let poolOffset = POOL_SIZE
+
+function pooledByte(): number {
+  if (poolOffset === POOL_SIZE) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  return pool[poolOffset++]!
+}
+
 export function newId(kind: IdKind): string {
-  return `${ID_PREFIXES[kind]}_${randomBase62(22)}`
+  return `${ID_PREFIXES[kind]}_${base62From(22, pooledByte)}`
 }
 
 export function idPattern(kind: IdKind): string {

@@ -73,7 +73,7 @@ export async function processImport(context: ServiceContext, importId: string): 
     .where(and(eq(contactImports.id, importId), eq(contactImports.status, current.status))).returning()
   if (!imp) return
 
-  let processed = imp.processed
+  const writer = new BatchWriter(context, imp)
   try {
     let targets: ColumnTarget[] = []
     let records: AsyncIterable<RawRecord>
@@ -89,31 +89,81 @@ export async function processImport(context: ServiceContext, importId: string): 
     }
     let batch: RawRecord[] = []
     for await (const record of records) {
-      if (record.row <= processed) continue
+      if (record.row <= writer.processed) continue
       batch.push(record)
       if (batch.length >= context.config.IMPORT_BATCH_SIZE) {
         // The instance is stopping: end at this batch boundary; the retry resumes after `processed`.
-        if (context.stopping.aborted) throw new ImportInterruptedError(importId, processed)
-        if (!(await applyBatch(context, imp, processed, batch, targets))) return
-        processed += batch.length
+        if (context.stopping.aborted) {
+          await writer.settle()
+          throw new ImportInterruptedError(importId, writer.processed)
+        }
+        if (!(await writer.write(batch, targets))) return
         batch = []
         // PGlite answers in-process without ever leaving the event loop's turn: without a yield, an
         // import on the embedded default would hold every request (and timer) until it finished.
         await new Promise((resolve) => setImmediate(resolve))
       }
     }
-    if (batch.length > 0) {
-      if (!(await applyBatch(context, imp, processed, batch, targets))) return
-      processed += batch.length
-    }
-    await finish(context, imp, processed, { status: 'completed' })
+    if (batch.length > 0 && !(await writer.write(batch, targets))) return
+    if (!(await writer.settle())) return
+    await finish(context, imp, writer.processed, { status: 'completed' })
   } catch (error) {
     if (!(error instanceof UnreadableFileError)) throw error
-    await finish(context, imp, processed, { status: 'failed', reason: error.message })
+    if (!(await writer.settle())) return
+    await finish(context, imp, writer.processed, { status: 'failed', reason: error.message })
+  } finally {
+    await writer.abandon()
   }
 }
 
-async function applyBatch(context: ServiceContext, imp: ContactImportRow, expected: number, batch: RawRecord[], targets: readonly ColumnTarget[]): Promise<boolean> {
+/**
+ * Commits batches in order with one in flight: the next batch is parsed and checked while
+ * PostgreSQL writes the previous one, so the import costs the larger of the two, not their sum.
+ */
+class BatchWriter {
+  /** Rows committed so far (the import's `processed`). */
+  processed: number
+  private inFlight: { commit: Promise<boolean>; size: number } | null = null
+
+  constructor(private readonly context: ServiceContext, private readonly imp: ContactImportRow) {
+    this.processed = imp.processed
+  }
+
+  /** Checks `batch` now, then commits it once the previous batch has; false if another run owns the import. */
+  async write(batch: RawRecord[], targets: readonly ColumnTarget[]): Promise<boolean> {
+    const prepared = prepareBatch(this.imp, batch, targets)
+    if (!(await this.settle())) return false
+    const commit = commitBatch(this.context, this.imp, this.processed, batch.length, prepared)
+    // Awaited by the next write, settle() or abandon(); never left to reject unobserved.
+    commit.catch(() => {})
+    this.inFlight = { commit, size: batch.length }
+    return true
+  }
+
+  /** Waits for the batch in flight; false if it found another run owning the import. */
+  async settle(): Promise<boolean> {
+    const flight = this.inFlight
+    if (!flight) return true
+    this.inFlight = null
+    if (!(await flight.commit)) return false
+    this.processed += flight.size
+    return true
+  }
+
+  /** After a failure: lets a batch in flight end (commit or roll back) before the job returns. */
+  async abandon(): Promise<void> {
+    await this.inFlight?.commit.catch(() => {})
+    this.inFlight = null
+  }
+}
+
+interface PreparedBatch {
+  valid: ValidRow[]
+  outcome: BatchOutcome
+}
+
+/** Checks and normalises a batch's rows (no database): what is valid, and what failed and why. */
+function prepareBatch(imp: ContactImportRow, batch: RawRecord[], targets: readonly ColumnTarget[]): PreparedBatch {
   const outcome: BatchOutcome = { created: 0, updated: 0, skipped: 0, failed: 0, errors: [] }
   const valid: ValidRow[] = []
   const firstByPhone = new Map<string, number>()
@@ -145,6 +195,14 @@ async function applyBatch(context: ServiceContext, imp: ContactImportRow, expect
     valid.push({ row: record.row, fields })
   }
 
+  return { valid, outcome }
+}
+
+/**
+ * Writes a checked batch and its counters in one transaction, after taking the import row's lock
+ * and checking `processed` is still `expected`; false (nothing written) if another run got there first.
+ */
+async function commitBatch(context: ServiceContext, imp: ContactImportRow, expected: number, size: number, { valid, outcome }: PreparedBatch): Promise<boolean> {
   const now = context.clock.now()
   return context.db.transaction(async (tx) => {
     const [locked] = await tx.select().from(contactImports).where(eq(contactImports.id, imp.id)).for('update')
@@ -192,7 +250,7 @@ async function applyBatch(context: ServiceContext, imp: ContactImportRow, expect
 
     const room = Math.max(0, MAX_REPORTED_ERRORS - locked.errors.length)
     await tx.update(contactImports).set({
-      processed: expected + batch.length,
+      processed: expected + size,
       created: locked.created + outcome.created,
       updated: locked.updated + outcome.updated,
       skipped: locked.skipped + outcome.skipped,
