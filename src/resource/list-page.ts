@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm'
+import { and, eq, lt, or, sql, type SQL } from 'drizzle-orm'
 import type { PgColumn } from 'drizzle-orm/pg-core'
 import { ApiError } from '../errors.js'
 import { isStorableDate } from '../time.js'
@@ -85,6 +85,15 @@ export interface ListPageOptions<Row extends CursorPosition, T> {
   present: (row: Row) => T
 }
 
+/**
+ * Newest first, spelled as the lists' indexes are built: drizzle writes `.desc()` in an index as
+ * DESC NULLS LAST, and a bare ORDER BY … DESC means NULLS FIRST, an order no index matches (the
+ * planner does not use NOT NULL to equate them) — every list would then sort the whole account.
+ */
+export function listOrder(columns: { createdAt: PgColumn; id: PgColumn }): SQL[] {
+  return [sql`${columns.createdAt} desc nulls last`, sql`${columns.id} desc nulls last`]
+}
+
 export async function listPage<Row extends CursorPosition, T>(options: ListPageOptions<Row, T>): Promise<Page<T>> {
   const { columns, page, filters = {} } = options
   const limit = page.limit ?? DEFAULT_LIMIT
@@ -93,7 +102,7 @@ export async function listPage<Row extends CursorPosition, T>(options: ListPageO
     ? or(lt(columns.createdAt, position.createdAt), and(eq(columns.createdAt, position.createdAt), lt(columns.id, position.id)))
     : undefined
   // One row more than the page holds: it only says whether more follow.
-  const rows = await options.fetch({ after, orderBy: [desc(columns.createdAt), desc(columns.id)], limit: limit + 1 })
+  const rows = await options.fetch({ after, orderBy: listOrder(columns), limit: limit + 1 })
   const hasMore = rows.length > limit
   const pageRows = hasMore ? rows.slice(0, limit) : rows
   const last = pageRows.at(-1)
