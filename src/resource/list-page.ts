@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { and, eq, lt, or, sql, type SQL } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { PgColumn } from 'drizzle-orm/pg-core'
 import { ApiError } from '../errors.js'
 import { isStorableDate } from '../time.js'
@@ -94,13 +94,20 @@ export function listOrder(columns: { createdAt: PgColumn; id: PgColumn }): SQL[]
   return [sql`${columns.createdAt} desc nulls last`, sql`${columns.id} desc nulls last`]
 }
 
+/**
+ * Strictly after `position` in that order, as one row comparison: PostgreSQL turns it into the
+ * index scan's start, where the equivalent `a < x OR (a = x AND b < y)` is a filter over every row
+ * before it (page 5,000 would read 500,000 rows to serve 100).
+ */
+export function listAfter(columns: { createdAt: PgColumn; id: PgColumn }, position: CursorPosition): SQL {
+  return sql`(${columns.createdAt}, ${columns.id}) < (${position.createdAt.toISOString()}::timestamptz, ${position.id})`
+}
+
 export async function listPage<Row extends CursorPosition, T>(options: ListPageOptions<Row, T>): Promise<Page<T>> {
   const { columns, page, filters = {} } = options
   const limit = page.limit ?? DEFAULT_LIMIT
   const position = page.cursor ? decodeCursor(page.cursor, filters) : undefined
-  const after = position
-    ? or(lt(columns.createdAt, position.createdAt), and(eq(columns.createdAt, position.createdAt), lt(columns.id, position.id)))
-    : undefined
+  const after = position ? listAfter(columns, position) : undefined
   // One row more than the page holds: it only says whether more follow.
   const rows = await options.fetch({ after, orderBy: listOrder(columns), limit: limit + 1 })
   const hasMore = rows.length > limit

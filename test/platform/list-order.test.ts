@@ -1,9 +1,9 @@
 import t from 'tap'
-import { eq, is, sql } from 'drizzle-orm'
+import { and, eq, is, sql, type SQL } from 'drizzle-orm'
 import { getTableConfig, PgTable, type PgColumn } from 'drizzle-orm/pg-core'
 import * as schema from '../../src/db/schema/index.js'
 import { rowsOf } from '../../src/db/rows.js'
-import { listOrder } from '../../src/resource/list-page.js'
+import { listAfter, listOrder } from '../../src/resource/list-page.js'
 import { buildTestApp } from '../helper/app.js'
 
 /**
@@ -31,12 +31,18 @@ t.test('every list order is read from its index, never sorted', async (t) => {
   for (const entry of LISTED) {
     const plan = await db.transaction(async (tx) => {
       await tx.execute(sql`set local enable_sort = off`)
-      const query = tx.select().from(entry.table).where(eq(entry.owner, 'owner_1')).orderBy(...listOrder(entry.columns)).limit(101).toSQL()
-      return rowsOf<Record<string, string>>(await tx.execute(sql.raw(`explain ${inline(query.sql, query.params)}`)))
-        .map((row) => Object.values(row)[0]).join('\n')
+      const explain = async (after?: SQL) => {
+        const query = tx.select().from(entry.table).where(and(eq(entry.owner, 'owner_1'), after)).orderBy(...listOrder(entry.columns)).limit(101).toSQL()
+        return rowsOf<Record<string, string>>(await tx.execute(sql.raw(`explain ${inline(query.sql, query.params)}`)))
+          .map((row) => Object.values(row)[0]).join('\n')
+      }
+      return { first: await explain(), deep: await explain(listAfter(entry.columns, { createdAt: new Date('2026-01-01T00:00:00.000Z'), id: 'x_1' })) }
     })
-    t.notMatch(plan, /\bSort\b/, `${entry.name}: no sort in\n${plan}`)
-    t.match(plan, /Index Scan/, `${entry.name}: an index scan`)
+    t.notMatch(plan.first, /\bSort\b/, `${entry.name}: no sort in\n${plan.first}`)
+    t.match(plan.first, /Index Scan/, `${entry.name}: an index scan`)
+    // A deep page starts the scan at the cursor: the position is an index condition, not a filter.
+    t.notMatch(plan.deep, /\bSort\b|Filter:/, `${entry.name}: a cursor page neither sorts nor filters in\n${plan.deep}`)
+    t.match(plan.deep, /Index Cond: .*ROW\(created_at, id\) </, `${entry.name}: the cursor bounds the index scan`)
   }
 })
 
