@@ -32,16 +32,20 @@ export async function recreateDatabase(databaseUrl: string): Promise<string> {
   return name
 }
 
-/** The second bench database, for the 1,000,000-key runs: the first one's name + `_large`. */
-export function largeDatabaseUrl(databaseUrl: string): string {
+/** Another bench database beside the first: its name + `_suffix` (so it says "bench" too). */
+export function siblingDatabaseUrl(databaseUrl: string, suffix: string): string {
   const url = new URL(databaseUrl)
-  url.pathname = `/${largeDatabaseName(databaseUrl)}`
+  url.pathname = `/${siblingDatabaseName(databaseUrl, suffix)}`
   return url.toString()
 }
 
-export function largeDatabaseName(databaseUrl: string): string {
-  return `${decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''))}_large`
+export function siblingDatabaseName(databaseUrl: string, suffix: string): string {
+  return `${decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''))}_${suffix}`
 }
+
+/** The second bench database, for the 1,000,000-key runs. */
+export const largeDatabaseUrl = (databaseUrl: string) => siblingDatabaseUrl(databaseUrl, 'large')
+export const largeDatabaseName = (databaseUrl: string) => siblingDatabaseName(databaseUrl, 'large')
 
 /**
  * Index scans of the digest index so far. Every verifier cache miss is exactly one such scan, so

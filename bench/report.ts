@@ -131,7 +131,7 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(whole / 60)} min ${whole % 60} s`
 }
 
-export function writeSummary(path: string, summary: Summary): void {
+export function writeSummary(path: string, summary: object): void {
   mkdirSync(dirname(path), { recursive: true })
   writeFileSync(path, `${JSON.stringify(summary, null, 2)}\n`)
 }

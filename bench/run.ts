@@ -17,15 +17,12 @@ import { keyDigest } from '../src/keys/digest.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { connect, countKeys, explainLookup, largeDatabaseName, largeDatabaseUrl, recreateDatabase, settledDigestIndexScans } from './database.js'
 import { runLoad, type LoadOptions } from './load.js'
-import { formatDuration, formatSummary, median, writeSummary, type HeadlineRound, type Machine, type RunResult, type ScalingRow, type Summary, type Target } from './report.js'
+import { formatSummary, median, writeSummary, type HeadlineRound, type Machine, type RunResult, type ScalingRow, type Summary, type Target } from './report.js'
 import { BENCH_LIMITS, createBenchAccounts, createKeyPool, openOperatorApp, seedFillerKeys, type SeedResult } from './seed.js'
-import { buildService, startService, type RunningService } from './server-process.js'
+import { buildService, type RunningService } from './server-process.js'
+import { contactsBench } from './contacts.js'
+import { DATABASE_URL, PEPPER, QUICK, REDIS_URL, elapsedSeconds, log, serviceOutput, withService } from './harness.js'
 
-const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/voxpria_bench'
-const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
-/** Fixed so the bench process and the service digest keys alike. Guards bench data only. */
-const PEPPER = 'voxpria-bench-pepper-fixed-not-a-production-secret'
-const QUICK = process.env.BENCH_QUICK === '1'
 
 const CONNECTIONS = 32
 const HEADLINE = QUICK ? { warmupSeconds: 1, seconds: 3 } : { warmupSeconds: 3, seconds: 10 }
@@ -53,13 +50,8 @@ const FLAT_TOLERANCE = { factor: 1.2, plusMs: 0.5 }
 
 const RESULTS_PATH = join(PROJECT_ROOT, 'bench', 'results', 'latest.json')
 
-const started = performance.now()
-const elapsed = () => formatDuration((performance.now() - started) / 1000)
-const log = (message: string) => process.stdout.write(`[${elapsed().padStart(12)}] ${message}\n`)
-
 /** Connection errors and timeouts seen in any run, warm-ups included: any of them fails the bench. */
 let requestErrors = 0
-const serviceOutput: string[] = []
 
 async function redisVersion(): Promise<string> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000, retryStrategy: () => null })
@@ -84,18 +76,6 @@ function sourceState(): Summary['source'] {
     return { commit: git('rev-parse', '--short', 'HEAD'), uncommittedFiles: changed }
   } catch {
     return { commit: 'unknown', uncommittedFiles: 0 }
-  }
-}
-
-/** Runs the service for the duration of `work`, stopping it whatever happens. */
-async function withService<T>(env: Record<string, string>, work: (service: RunningService) => Promise<T>, databaseUrl = DATABASE_URL): Promise<T> {
-  const service = await startService({ databaseUrl, redisUrl: REDIS_URL, pepper: PEPPER, env })
-  try {
-    return await work(service)
-  } finally {
-    await service.stop()
-    const output = service.output()
-    if (output) serviceOutput.push(output)
   }
 }
 
@@ -139,12 +119,39 @@ async function measure(service: RunningService, label: string, load: Omit<LoadOp
   return { warmup, result }
 }
 
+/** The sections `npm run bench` runs; BENCH_SECTIONS=contacts (comma-separated) runs only those. */
+const SECTIONS = { 'front-door': frontDoorBench, contacts: () => contactsBench(requestErrorCounter) } as const
+type SectionName = keyof typeof SECTIONS
+
+function chosenSections(): SectionName[] {
+  const names = (process.env.BENCH_SECTIONS ?? Object.keys(SECTIONS).join(',')).split(',').map((name) => name.trim()).filter(Boolean)
+  const unknown = names.filter((name) => !(name in SECTIONS))
+  if (unknown.length > 0) throw new Error(`BENCH_SECTIONS: unknown section(s) ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`)
+  return names as SectionName[]
+}
+
+const requestErrorCounter = { add: (count: number) => { requestErrors += count } }
+
 async function main(): Promise<number> {
+  const sections = chosenSections()
   log(`checking Redis at ${REDIS_URL}`)
   const redis = await redisVersion()
   const source = sourceState()
   log(`building (npm run build) at ${source.commit}${source.uncommittedFiles ? ` + ${source.uncommittedFiles} uncommitted file(s)` : ''}`)
   await buildService()
+  for (const name of sections) {
+    log(`--- section ${name}`)
+    await SECTIONS[name]({ redis, source })
+  }
+  if (requestErrors > 0) {
+    process.stderr.write(`FAILED: ${requestErrors} request(s) errored or timed out\n`)
+    return 1
+  }
+  return 0
+}
+
+/** The front door: (a) /health against (b) an authenticated request, then 1k against 1M keys. */
+async function frontDoorBench({ redis, source }: { redis: string; source: Summary['source'] }): Promise<void> {
   const databaseName = await recreateDatabase(DATABASE_URL)
   log(`recreated database ${databaseName}`)
 
@@ -271,7 +278,7 @@ async function main(): Promise<number> {
       seeding,
       targets: targets(headline, scaling),
       serviceOutput,
-      wallSeconds: (performance.now() - started) / 1000,
+      wallSeconds: elapsedSeconds(),
       finishedAt: new Date().toISOString(),
     }
     process.stdout.write(`${formatSummary(summary)}\n`)
@@ -281,11 +288,6 @@ async function main(): Promise<number> {
     await sql.end({ timeout: 5 })
     await handle.close()
   }
-  if (requestErrors > 0) {
-    process.stderr.write(`FAILED: ${requestErrors} request(s) errored or timed out\n`)
-    return 1
-  }
-  return 0
 }
 
 function targets(headline: Summary['headline'], scaling: ScalingRow[]): Target[] {

@@ -1,0 +1,259 @@
+/**
+ * The contacts section of `npm run bench`, against the built service as its own process on
+ * PostgreSQL:
+ *
+ * 1. a 100,000-row CSV imported end to end (upload → `completed`), beside the floor PostgreSQL
+ *    itself sets on this machine: the same rows COPYed straight into the same table, indexes and
+ *    all, in the same run (the ratio says what the service adds on top of the database's own work);
+ * 2. a 1,000,000-row CSV streamed in while the service's RSS is sampled (growth over its resting
+ *    size before the upload);
+ * 3. `GET /api/v1/contacts?limit=100` over those 1,000,000 contacts of one account: page 1, page
+ *    5,000 (reached by following `next_cursor`), and with `tag=` at page 1 and deep.
+ *
+ * It uses its own database (DATABASE_URL's name + `_contacts`), dropped and recreated.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { PROJECT_ROOT } from '../src/paths.js'
+import { connect, recreateDatabase, siblingDatabaseUrl } from './database.js'
+import { DATABASE_URL, PEPPER, QUICK, log, serviceOutput, withService } from './harness.js'
+import { runLoad, type LoadResult } from './load.js'
+import { formatDuration, writeSummary, type Target } from './report.js'
+import { createBenchAccounts, openOperatorApp } from './seed.js'
+
+const IMPORT_ROWS = QUICK ? 10_000 : 100_000
+const LARGE_ROWS = QUICK ? 100_000 : 1_000_000
+const DEEP_PAGE = QUICK ? 500 : 5_000
+/** A tag on every tenth contact: deep enough to page through (100,000 of the 1,000,000). */
+const FILTER_TAG = 'tier-3'
+const TAG_DEEP_PAGE = QUICK ? 50 : 500
+/** Two clients each with one request in flight: a busy customer, not a saturation test (that is the front door's section). */
+const LIST_LOAD = { connections: 2, warmupSeconds: QUICK ? 1 : 2, seconds: QUICK ? 3 : 8 }
+const SAMPLE_EVERY_MS = 100
+
+const TARGET_IMPORT_ROWS_PER_SECOND = 50_000
+const TARGET_RSS_GROWTH_MB = 100
+const TARGET_LIST_P99_MS = 15
+
+const RESULTS_PATH = join(PROJECT_ROOT, 'bench', 'results', 'contacts.json')
+
+const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Radia', 'Ken', 'Margaret', 'Dennis', 'Hedy', 'Linus', 'Shafi', 'Tim']
+const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'McCarthy', 'Perlman', 'Thompson', 'Hamilton', 'Ritchie', 'Lamarr', 'Torvalds', 'Goldwasser', 'Berners-Lee']
+const PLANS = ['free', 'pro', 'team', 'enterprise']
+
+/** Row `i` of a bench file: a valid, distinct US number (+1 415 2xx xxxx up to 8,000,000 rows). */
+function contactRow(i: number) {
+  const first = FIRST[i % FIRST.length]!
+  const last = LAST[Math.floor(i / FIRST.length) % LAST.length]!
+  return {
+    phone: `+1415${200 + Math.floor(i / 10_000)}${String(i % 10_000).padStart(4, '0')}`,
+    first, last,
+    email: `${first}.${last}.${i}@example.com`.toLowerCase(),
+    tags: [`tier-${i % 10}`, ...(i % 7 === 0 ? ['newsletter'] : [])],
+    plan: PLANS[i % PLANS.length]!,
+  }
+}
+
+/** The CSV the service imports, 1,000 rows per chunk, never whole in memory. */
+async function* csvChunks(rows: number): AsyncGenerator<Uint8Array> {
+  const encoder = new TextEncoder()
+  yield encoder.encode('phone,first_name,last_name,email,tags,plan\n')
+  for (let start = 0; start < rows; start += 1_000) {
+    let chunk = ''
+    for (let i = start; i < Math.min(rows, start + 1_000); i++) {
+      const row = contactRow(i)
+      chunk += `${row.phone},${row.first},${row.last},${row.email},${row.tags.join(';')},${row.plan}\n`
+    }
+    yield encoder.encode(chunk)
+  }
+}
+
+/** The same rows as COPY text (what the import writes for them), for the database's own floor. */
+async function* copyChunks(rows: number, accountId: string, at: string): AsyncGenerator<string> {
+  for (let start = 0; start < rows; start += 1_000) {
+    let chunk = ''
+    for (let i = start; i < Math.min(rows, start + 1_000); i++) {
+      const row = contactRow(i)
+      chunk += `con_floor${String(i).padStart(10, '0')}\t${accountId}\t${row.phone}\t${row.first}\t${row.last}\t${row.email}\t{${row.tags.join(',')}}\t{"plan":"${row.plan}"}\tf\t${at}\t${at}\n`
+    }
+    yield chunk
+  }
+}
+
+interface ImportRun {
+  rows: number
+  uploadSeconds: number
+  totalSeconds: number
+  rowsPerSecond: number
+  final: Record<string, unknown>
+}
+
+/** Uploads a generated file and follows the import until it ends. */
+async function importFile(baseUrl: string, key: string, rows: number): Promise<ImportRun> {
+  const started = performance.now()
+  const response = await fetch(`${baseUrl}/api/v1/contacts/imports?tag=bench`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' },
+    body: ReadableStream.from(csvChunks(rows)),
+    duplex: 'half',
+  } as RequestInit)
+  const accepted = await response.json() as { id?: string }
+  if (response.status !== 202 || !accepted.id) throw new Error(`POST /api/v1/contacts/imports answered ${response.status}: ${JSON.stringify(accepted)}`)
+  const uploadSeconds = (performance.now() - started) / 1000
+  for (;;) {
+    const current = await fetch(`${baseUrl}/api/v1/contacts/imports/${accepted.id}`, { headers: { authorization: `Bearer ${key}` } })
+    const body = await current.json() as Record<string, unknown>
+    if (current.status !== 200) throw new Error(`GET /api/v1/contacts/imports/${accepted.id} answered ${current.status}: ${JSON.stringify(body)}`)
+    if (body.status === 'completed' || body.status === 'failed') {
+      const totalSeconds = (performance.now() - started) / 1000
+      if (body.status !== 'completed' || body.created !== rows) throw new Error(`the import did not create every row: ${JSON.stringify(body)}`)
+      return { rows, uploadSeconds, totalSeconds, rowsPerSecond: rows / totalSeconds, final: body }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** Resident set size of a process in MB, from /proc (Linux). */
+function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  if (!match) throw new Error(`no VmRSS for process ${pid}`)
+  return Number(match[1]) / 1024
+}
+
+/** Follows `next_cursor` from page 1 to `page`; returns that page's URL. */
+async function urlOfPage(baseUrl: string, key: string, query: string, page: number): Promise<string> {
+  let url = `${baseUrl}/api/v1/contacts?${query}`
+  for (let n = 1; n < page; n++) {
+    const response = await fetch(url, { headers: { authorization: `Bearer ${key}` } })
+    const body = await response.json() as { next_cursor?: string | null }
+    if (response.status !== 200 || !body.next_cursor) throw new Error(`page ${n} of ?${query} answered ${response.status} without a next page`)
+    url = `${baseUrl}/api/v1/contacts?${query}&cursor=${encodeURIComponent(body.next_cursor)}`
+  }
+  return url
+}
+
+interface ListRun { label: string; result: LoadResult; serviceCpuMsPerRequest: number | null }
+
+export interface ContactsSummary {
+  settings: { importRows: number; largeRows: number; deepPage: number; tagDeepPage: number; listLoad: typeof LIST_LOAD }
+  import: ImportRun
+  copyFloor: { rows: number; seconds: number; rowsPerSecond: number }
+  large: ImportRun & { rssBeforeMb: number; rssPeakMb: number; rssGrowthMb: number }
+  lists: ListRun[]
+  targets: Target[]
+}
+
+export async function contactsBench(errors: { add(count: number): void }): Promise<void> {
+  const databaseUrl = siblingDatabaseUrl(DATABASE_URL, 'contacts')
+  const name = await recreateDatabase(databaseUrl)
+  log(`recreated database ${name}`)
+  const handle = await openOperatorApp(databaseUrl, PEPPER, join(PROJECT_ROOT, '.data'))
+  const sql = connect(databaseUrl)
+  const outputBefore = serviceOutput.length
+  try {
+    // Three accounts: the 100k import, the COPY floor for the same rows, and the 1M account.
+    const small = await createBenchAccounts(handle)
+    const floorAccount = small.fillerAccountId
+    const large = await createBenchAccounts(handle)
+
+    const summary = await withService({}, async (service) => {
+      log(`importing ${IMPORT_ROWS.toLocaleString('en-US')} rows through the service`)
+      const imported = await importFile(service.baseUrl, small.key, IMPORT_ROWS)
+      log(`import: ${Math.round(imported.rowsPerSecond).toLocaleString('en-US')} rows/s (${imported.totalSeconds.toFixed(2)} s, upload ${imported.uploadSeconds.toFixed(2)} s)`)
+
+      log(`COPY of the same ${IMPORT_ROWS.toLocaleString('en-US')} rows into contacts (the database's own floor)`)
+      const copyStarted = performance.now()
+      const writable = await sql`copy contacts (id, account_id, phone, first_name, last_name, email, tags, custom_fields, do_not_call, created_at, updated_at) from stdin`.writable()
+      await pipeline(Readable.from(copyChunks(IMPORT_ROWS, floorAccount, new Date().toISOString())), writable)
+      const copySeconds = (performance.now() - copyStarted) / 1000
+      const copyFloor = { rows: IMPORT_ROWS, seconds: copySeconds, rowsPerSecond: IMPORT_ROWS / copySeconds }
+      log(`COPY: ${Math.round(copyFloor.rowsPerSecond).toLocaleString('en-US')} rows/s (${copySeconds.toFixed(2)} s)`)
+
+      // Resting size after the first import has warmed everything up: growth is what the big file adds.
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      const rssBeforeMb = rssMb(service.pid)
+      let rssPeakMb = rssBeforeMb
+      const sampler = setInterval(() => { rssPeakMb = Math.max(rssPeakMb, rssMb(service.pid)) }, SAMPLE_EVERY_MS)
+      log(`importing ${LARGE_ROWS.toLocaleString('en-US')} rows (RSS before: ${rssBeforeMb.toFixed(1)} MB)`)
+      let largeRun: ImportRun
+      try {
+        largeRun = await importFile(service.baseUrl, large.key, LARGE_ROWS)
+      } finally {
+        clearInterval(sampler)
+      }
+      const largeResult = { ...largeRun, rssBeforeMb, rssPeakMb, rssGrowthMb: rssPeakMb - rssBeforeMb }
+      log(`large import: ${Math.round(largeRun.rowsPerSecond).toLocaleString('en-US')} rows/s, RSS peak ${rssPeakMb.toFixed(1)} MB (+${largeResult.rssGrowthMb.toFixed(1)} MB)`)
+      await sql`vacuum (analyze) contacts`
+
+      const auth = { authorization: `Bearer ${large.key}` }
+      const pages = [
+        { label: 'page 1', url: `${service.baseUrl}/api/v1/contacts?limit=100` },
+        { label: `page ${DEEP_PAGE.toLocaleString('en-US')}`, url: await urlOfPage(service.baseUrl, large.key, 'limit=100', DEEP_PAGE) },
+        { label: `tag=${FILTER_TAG}, page 1`, url: `${service.baseUrl}/api/v1/contacts?limit=100&tag=${FILTER_TAG}` },
+        { label: `tag=${FILTER_TAG}, page ${TAG_DEEP_PAGE}`, url: await urlOfPage(service.baseUrl, large.key, `limit=100&tag=${FILTER_TAG}`, TAG_DEEP_PAGE) },
+      ]
+      const lists: ListRun[] = []
+      for (const page of pages) {
+        const warmup = await runLoad({ url: page.url, headers: auth, connections: LIST_LOAD.connections, seconds: LIST_LOAD.warmupSeconds })
+        const cpuBefore = service.cpuSeconds()
+        const result = await runLoad({ url: page.url, headers: auth, connections: LIST_LOAD.connections, seconds: LIST_LOAD.seconds })
+        const cpuAfter = service.cpuSeconds()
+        const serviceCpuMsPerRequest = cpuBefore === null || cpuAfter === null || result.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / result.requests
+        errors.add(warmup.errors + result.errors)
+        lists.push({ label: page.label, result, serviceCpuMsPerRequest })
+        log(`GET /api/v1/contacts?limit=100, ${page.label}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}, service CPU ${serviceCpuMsPerRequest?.toFixed(2) ?? 'n/a'} ms/req`)
+      }
+      return { imported, copyFloor, large: largeResult, lists }
+    }, databaseUrl)
+
+    const full: ContactsSummary = {
+      settings: { importRows: IMPORT_ROWS, largeRows: LARGE_ROWS, deepPage: DEEP_PAGE, tagDeepPage: TAG_DEEP_PAGE, listLoad: LIST_LOAD },
+      import: summary.imported,
+      copyFloor: summary.copyFloor,
+      large: summary.large,
+      lists: summary.lists,
+      targets: contactTargets(summary.imported, summary.copyFloor, summary.large, summary.lists),
+    }
+    process.stdout.write(`${formatContacts(full)}\n`)
+    for (const output of serviceOutput.slice(outputBefore)) process.stdout.write(`\nservice output during the run (warn and above):\n${output}\n`)
+    writeSummary(RESULTS_PATH, full)
+    process.stdout.write(`results: ${RESULTS_PATH}\n`)
+  } finally {
+    await sql.end({ timeout: 5 })
+    await handle.close()
+  }
+}
+
+function contactTargets(imported: ImportRun, floor: ContactsSummary['copyFloor'], large: ContactsSummary['large'], lists: ListRun[]): Target[] {
+  const rows = (value: number) => Math.round(value).toLocaleString('en-US')
+  return [
+    {
+      name: `${rows(IMPORT_ROWS)}-row CSV, upload → completed, ≥ ${rows(TARGET_IMPORT_ROWS_PER_SECOND)} rows/s`,
+      pass: imported.rowsPerSecond >= TARGET_IMPORT_ROWS_PER_SECOND,
+      actual: `${rows(imported.rowsPerSecond)} rows/s; PostgreSQL's own COPY of the same rows here: ${rows(floor.rowsPerSecond)} rows/s (import/COPY ${(imported.rowsPerSecond / floor.rowsPerSecond).toFixed(2)})`,
+    },
+    {
+      name: `${rows(LARGE_ROWS)}-row CSV: service RSS grows < ${TARGET_RSS_GROWTH_MB} MB`,
+      pass: large.rssGrowthMb < TARGET_RSS_GROWTH_MB,
+      actual: `${large.rssBeforeMb.toFixed(1)} → ${large.rssPeakMb.toFixed(1)} MB (+${large.rssGrowthMb.toFixed(1)} MB), ${rows(large.rowsPerSecond)} rows/s`,
+    },
+    ...lists.map((run) => ({
+      name: `GET /api/v1/contacts?limit=100 (${rows(LARGE_ROWS)} contacts), ${run.label}: p99 ≤ ${TARGET_LIST_P99_MS} ms, all 2xx`,
+      pass: run.result.p99Ms <= TARGET_LIST_P99_MS && run.result.non2xx === 0,
+      actual: `p99 ${run.result.p99Ms.toFixed(2)} ms, p50 ${run.result.p50Ms.toFixed(2)} ms, ${Math.round(run.result.rps)} req/s, non-2xx ${run.result.non2xx}, service CPU ${run.serviceCpuMsPerRequest?.toFixed(2) ?? 'n/a'} ms/req`,
+    })),
+  ]
+}
+
+function formatContacts(summary: ContactsSummary): string {
+  const out = ['', '=== Contacts: imports and lists (PostgreSQL) ===']
+  out.push(`import of ${summary.import.rows.toLocaleString('en-US')} rows: ${formatDuration(summary.import.totalSeconds)} end to end (upload ${formatDuration(summary.import.uploadSeconds)})`)
+  out.push(`COPY floor, same rows, same table and indexes: ${formatDuration(summary.copyFloor.seconds)}`)
+  out.push(`import of ${summary.large.rows.toLocaleString('en-US')} rows: ${formatDuration(summary.large.totalSeconds)}`)
+  out.push(`lists: ${summary.settings.listLoad.connections} connections, ${summary.settings.listLoad.seconds} s per run after a ${summary.settings.listLoad.warmupSeconds} s warm-up; deep pages reached by following next_cursor`)
+  out.push('', 'Targets')
+  for (const target of summary.targets) out.push(`${target.pass ? 'PASS' : 'MISS'}  ${target.name}: ${target.actual}`)
+  return out.join('\n')
+}
