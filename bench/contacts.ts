@@ -91,7 +91,7 @@ interface ImportRun {
 }
 
 /** Uploads a generated file and follows the import until it ends. */
-async function importFile(baseUrl: string, key: string, rows: number): Promise<ImportRun> {
+async function importFile(baseUrl: string, key: string, rows: number, onUploaded?: () => void): Promise<ImportRun> {
   const started = performance.now()
   const response = await fetch(`${baseUrl}/api/v1/contacts/imports?tag=bench`, {
     method: 'POST',
@@ -102,6 +102,7 @@ async function importFile(baseUrl: string, key: string, rows: number): Promise<I
   const accepted = await response.json() as { id?: string }
   if (response.status !== 202 || !accepted.id) throw new Error(`POST /api/v1/contacts/imports answered ${response.status}: ${JSON.stringify(accepted)}`)
   const uploadSeconds = (performance.now() - started) / 1000
+  onUploaded?.()
   for (;;) {
     const current = await fetch(`${baseUrl}/api/v1/contacts/imports/${accepted.id}`, { headers: { authorization: `Bearer ${key}` } })
     const body = await current.json() as Record<string, unknown>
@@ -140,7 +141,7 @@ export interface ContactsSummary {
   settings: { importRows: number; largeRows: number; deepPage: number; tagDeepPage: number; listLoad: typeof LIST_LOAD }
   import: ImportRun
   copyFloor: { rows: number; seconds: number; rowsPerSecond: number }
-  large: ImportRun & { rssBeforeMb: number; rssPeakMb: number; rssGrowthMb: number }
+  large: ImportRun & { rssBeforeMb: number; rssUploadPeakMb: number; rssPeakMb: number; rssGrowthMb: number }
   lists: ListRun[]
   targets: Target[]
 }
@@ -175,15 +176,16 @@ export async function contactsBench(errors: { add(count: number): void }): Promi
       await new Promise((resolve) => setTimeout(resolve, 1_000))
       const rssBeforeMb = rssMb(service.pid)
       let rssPeakMb = rssBeforeMb
+      let rssUploadPeakMb = rssBeforeMb
       const sampler = setInterval(() => { rssPeakMb = Math.max(rssPeakMb, rssMb(service.pid)) }, SAMPLE_EVERY_MS)
       log(`importing ${LARGE_ROWS.toLocaleString('en-US')} rows (RSS before: ${rssBeforeMb.toFixed(1)} MB)`)
       let largeRun: ImportRun
       try {
-        largeRun = await importFile(service.baseUrl, large.key, LARGE_ROWS)
+        largeRun = await importFile(service.baseUrl, large.key, LARGE_ROWS, () => { rssUploadPeakMb = rssPeakMb })
       } finally {
         clearInterval(sampler)
       }
-      const largeResult = { ...largeRun, rssBeforeMb, rssPeakMb, rssGrowthMb: rssPeakMb - rssBeforeMb }
+      const largeResult = { ...largeRun, rssBeforeMb, rssUploadPeakMb, rssPeakMb, rssGrowthMb: rssPeakMb - rssBeforeMb }
       log(`large import: ${Math.round(largeRun.rowsPerSecond).toLocaleString('en-US')} rows/s, RSS peak ${rssPeakMb.toFixed(1)} MB (+${largeResult.rssGrowthMb.toFixed(1)} MB)`)
       await sql`vacuum (analyze) contacts`
 
@@ -237,7 +239,7 @@ function contactTargets(imported: ImportRun, floor: ContactsSummary['copyFloor']
     {
       name: `${rows(LARGE_ROWS)}-row CSV: service RSS grows < ${TARGET_RSS_GROWTH_MB} MB`,
       pass: large.rssGrowthMb < TARGET_RSS_GROWTH_MB,
-      actual: `${large.rssBeforeMb.toFixed(1)} → ${large.rssPeakMb.toFixed(1)} MB (+${large.rssGrowthMb.toFixed(1)} MB), ${rows(large.rowsPerSecond)} rows/s`,
+      actual: `${large.rssBeforeMb.toFixed(1)} → ${large.rssPeakMb.toFixed(1)} MB (+${large.rssGrowthMb.toFixed(1)} MB; +${(large.rssUploadPeakMb - large.rssBeforeMb).toFixed(1)} MB by the end of the upload), ${rows(large.rowsPerSecond)} rows/s`,
     },
     ...lists.map((run) => ({
       name: `GET /api/v1/contacts?limit=100 (${rows(LARGE_ROWS)} contacts), ${run.label}: p99 ≤ ${TARGET_LIST_P99_MS} ms, all 2xx`,
