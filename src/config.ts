@@ -60,6 +60,14 @@ export const ConfigSchema = Type.Object({
   IMPORT_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 20_000, default: 2_000 }),
   /** An unfinished import without progress for this long is resumed by another instance. */
   IMPORT_STALL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
+  /** Simulated seconds per real second on the simulated carrier (tests and benchmarks speed calls up). */
+  SIMULATED_CARRIER_TIME_SCALE: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
+  /** How often each instance looks for call transitions that are due, in milliseconds. */
+  CALL_TICK_MS: Type.Integer({ minimum: 10, maximum: 5_000, default: 100 }),
+  /** A live call this long (real seconds) past its max duration is ended by the sweeper with carrier_error. */
+  CALL_SWEEP_GRACE_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
+  /** The caller id a call shows when the request names no `from` (E.164). */
+  DEFAULT_CALLER_ID: Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$', default: '+14155550199' }),
   /** How often the alert detectors (and the retention job) run, in seconds. */
   ALERT_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
 }, { additionalProperties: false })
@@ -76,7 +84,7 @@ export class ConfigError extends Error {
 const NUMERIC_KEYS = new Set([
   'PORT', 'BODY_LIMIT', 'AUTH_FAILURES_PER_MINUTE', 'REDIS_COMMAND_TIMEOUT_MS', 'KEY_CACHE_TTL_MS',
   'USAGE_LOG_RETENTION_DAYS', 'USAGE_BUFFER_SIZE', 'USAGE_BUFFER_MAX', 'USAGE_FLUSH_INTERVAL_MS', 'ALERT_INTERVAL_SECONDS',
-  'IMPORT_MAX_BYTES', 'IMPORT_BATCH_SIZE', 'IMPORT_STALL_SECONDS',
+  'IMPORT_MAX_BYTES', 'IMPORT_BATCH_SIZE', 'IMPORT_STALL_SECONDS', 'SIMULATED_CARRIER_TIME_SCALE', 'CALL_TICK_MS', 'CALL_SWEEP_GRACE_SECONDS',
 ])
 const BOOLEAN_KEYS = new Set(['USAGE_LOG_ENABLED'])
 const SECRET_KEYS = new Set(['KEY_PEPPER', 'DATABASE_URL', 'REDIS_URL'])

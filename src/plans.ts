@@ -34,3 +34,19 @@ export function limitsFor(account: { plan: Plan; hourlyLimit: number | null; bur
 /** Free credit granted to a new free_trial account, in cents: $10.00. */
 export const FREE_TRIAL_GRANT_CENTS = 1_000
 export const CURRENCY = 'usd'
+
+/** Cents per minute of talk time, billed per second. Enterprise: per account (`--call-rate`). */
+export const CALL_RATE_CENTS: Record<Exclude<Plan, 'enterprise'>, number> = { free_trial: 12, starter: 10, professional: 8 }
+export const ENTERPRISE_DEFAULT_CALL_RATE_CENTS = 8
+
+/** Calls an account may have live at once. Enterprise: per account (`--concurrent-calls`). */
+export const CONCURRENT_CALLS: Record<Exclude<Plan, 'enterprise'>, number> = { free_trial: 1, starter: 5, professional: 25 }
+export const ENTERPRISE_DEFAULT_CONCURRENT_CALLS = 100
+
+export function callRateFor(account: { plan: Plan; callRate: number | null }): number {
+  return account.plan === 'enterprise' ? account.callRate ?? ENTERPRISE_DEFAULT_CALL_RATE_CENTS : CALL_RATE_CENTS[account.plan]
+}
+
+export function concurrentCallsFor(account: { plan: Plan; concurrentCallLimit: number | null }): number {
+  return account.plan === 'enterprise' ? account.concurrentCallLimit ?? ENTERPRISE_DEFAULT_CONCURRENT_CALLS : CONCURRENT_CALLS[account.plan]
+}

@@ -1,6 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import { agents, agentVersions, type AgentRow, type AgentVersionRow } from '../db/schema/index.js'
-import type { Transaction } from '../db/executor.js'
+import type { Executor, Transaction } from '../db/executor.js'
 import { ApiError, type FieldError } from '../errors.js'
 import { newId } from '../ids.js'
 import { recordAudit, type Actor } from '../audit/record.js'
@@ -120,8 +120,8 @@ export class AgentService {
   }
 
   /** The agent row, for other groups (calls pin its version): 404 `agent_not_found` when missing or another account's. */
-  async find(accountId: string, agentId: string, notFound: 'not_found' | 'agent_not_found' = 'not_found'): Promise<AgentRow> {
-    return findOwned<AgentRow>(this.context.db, agents, accountId, agentId, { label: LABEL, notFound, where: notDeleted })
+  async find(accountId: string, agentId: string, notFound: 'not_found' | 'agent_not_found' = 'not_found', db: Executor = this.context.db): Promise<AgentRow> {
+    return findOwned<AgentRow>(db, agents, accountId, agentId, { label: LABEL, notFound, where: notDeleted })
   }
 
   async get(accountId: string, agentId: string) {
@@ -166,7 +166,12 @@ export class AgentService {
     await this.context.db.transaction((tx) => auditedUpdate<AgentRow>(tx, {
       table: agents, accountId, id: agentId, label: LABEL, actor, action: 'agent.deleted', targetType: 'agent',
       where: notDeleted, present: presentAgent,
-      change: () => ({ deletedAt: this.context.clock.now() }),
+      change: async () => {
+        if (await this.context.services.calls.agentInUse(tx, accountId, agentId)) {
+          throw new ApiError('agent_in_use', `Agent ${agentId} runs a call that has not ended; hang it up or let it end first.`)
+        }
+        return { deletedAt: this.context.clock.now() }
+      },
     }))
   }
 

@@ -1,7 +1,7 @@
 import { and, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm'
 import type { CountryCode } from 'libphonenumber-js'
 import { contacts, type ContactRow } from '../db/schema/index.js'
-import type { Executor } from '../db/executor.js'
+import type { Executor, Transaction } from '../db/executor.js'
 import { ApiError, type FieldError } from '../errors.js'
 import { newId } from '../ids.js'
 import { recordAudit, type Actor } from '../audit/record.js'
@@ -184,6 +184,22 @@ export class ContactService {
       },
     }))
     return presentContact(row)
+  }
+
+  /**
+   * The contact asked never to be called again (on a call): marked do-not-call, audited, inside
+   * the transaction that ends the call. Honoured automatically; only the customer can lift it.
+   */
+  async optOut(tx: Transaction, accountId: string, contactId: string, actor: Actor, callId: string): Promise<void> {
+    await auditedUpdate<ContactRow>(tx, {
+      table: contacts, accountId, id: contactId, label: LABEL, actor, action: 'contact.opted_out', targetType: 'contact', present: presentContact,
+      change: (before) => (before.doNotCall ? null : { doNotCall: true, updatedAt: this.context.clock.now() }),
+    }).catch((error: unknown) => {
+      // Deleted since the call began: nothing left to mark.
+      if (error instanceof ApiError && error.code === 'not_found') return
+      throw error
+    })
+    this.context.log.info({ contactId, callId }, 'contact opted out on a call: marked do-not-call')
   }
 
   async delete(accountId: string, contactId: string, actor: Actor): Promise<void> {

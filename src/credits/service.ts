@@ -20,6 +20,8 @@ export interface LedgerEntry {
   /** Signed integer in cents. */
   amount: number
   description: string
+  /** The call a `call_charge` pays for (at most one charge per call). */
+  callId?: string
 }
 
 /**
@@ -40,6 +42,7 @@ export async function appendLedgerEntry(tx: Transaction, entry: LedgerEntry): Pr
     amount: entry.amount,
     balanceAfter: balance.creditBalance,
     description: entry.description,
+    callId: entry.callId ?? null,
   }).returning()
   return row!
 }

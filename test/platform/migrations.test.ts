@@ -48,7 +48,7 @@ t.test('fresh database → all migrations → schema matches the drizzle schema'
   const actualColumns = rows(columns)
   const actualIndexes = rows(indexes)
 
-  t.equal(TABLES.length, 17, 'all tables of the schema are checked')
+  t.equal(TABLES.length, 18, 'all tables of the schema are checked')
   for (const table of TABLES) {
     const config = getTableConfig(table)
     const live = actualColumns.filter((c) => c.table_name === config.name)

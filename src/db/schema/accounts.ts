@@ -10,6 +10,10 @@ export const accounts = pgTable('accounts', {
   hourlyLimit: integer('hourly_limit'),
   /** Enterprise only: custom requests per minute (burst); null means the plan's default. */
   burstLimit: integer('burst_limit'),
+  /** Enterprise only: cents per minute of talk time; null means the plan's rate. */
+  callRate: integer('call_rate'),
+  /** Enterprise only: calls at once; null means the plan's limit. */
+  concurrentCallLimit: integer('concurrent_call_limit'),
   /**
    * Current credit balance in cents, kept in step with the ledger: each ledger append updates it in
    * the same statement that locks the row, so concurrent appends serialise and reading is O(1).
@@ -23,6 +27,7 @@ export const accounts = pgTable('accounts', {
 }, (table) => [
   check('accounts_plan_check', sql`${table.plan} in ('free_trial', 'starter', 'professional', 'enterprise')`),
   check('accounts_limits_positive', sql`coalesce(${table.hourlyLimit}, 1) > 0 and coalesce(${table.burstLimit}, 1) > 0`),
+  check('accounts_call_settings_positive', sql`coalesce(${table.callRate}, 1) > 0 and coalesce(${table.concurrentCallLimit}, 1) > 0`),
 ])
 
 export type AccountRow = InferSelectModel<typeof accounts>
