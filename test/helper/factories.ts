@@ -82,3 +82,15 @@ export async function waitForImport(app: FastifyInstance, key: string, id: strin
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
+
+/** Credit for an account, through the operators' grant (a `grant` ledger entry). */
+export async function fund(app: FastifyInstance, accountId: string, cents: number) {
+  await app.services.credits.grant(accountId, cents, 'test credit', { id: 'cli', ip: null })
+}
+
+/** Places a call (the account needs credit: see fund); returns the call object. */
+export async function createCall(app: FastifyInstance, key: string, body: Record<string, unknown>) {
+  const response = await call(app, { method: 'POST', url: '/api/v1/calls', key, payload: body })
+  if (response.statusCode !== 201) throw new Error(`createCall: ${response.statusCode} ${response.body}`)
+  return response.json() as { id: string; status: string } & Record<string, unknown>
+}

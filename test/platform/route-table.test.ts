@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, call, createTestAccount, type TestAccount } from '../helper/app.js'
-import { createAgent, createContact, createKey, importContacts } from '../helper/factories.js'
+import { createAgent, createCall, createContact, createKey, fund, importContacts } from '../helper/factories.js'
 import { expectProblem } from '../helper/problem.js'
 import { raiseAlert } from '../../src/alerts/raise.js'
 import { SCOPES, type Scope } from '../../src/scopes.js'
@@ -20,8 +20,11 @@ async function resourcesOf(app: FastifyInstance, account: TestAccount) {
   const alert = await app.database.db.transaction((tx) => raiseAlert(tx, {
     accountId: account.accountId, type: 'new_network', severity: 'info', keyId: account.keyId, details: {}, dedupeKey: `route-table-${Date.now()}`,
   }, new Date()))
+  await fund(app, account.accountId, 1_000)
+  const placed = await createCall(app, account.key, { agent_id: agent.id, contact_id: contact.id })
   return {
     '/api/v1/keys/': { id: account.keyId },
+    '/api/v1/calls/': { id: placed.id },
     '/api/v1/alerts/': { id: alert!.id },
     '/api/v1/agents/': { id: agent.id, version: '1' },
     '/api/v1/contacts/imports/': { id: imported.id as string },
@@ -55,11 +58,12 @@ t.test('every route with an id: another account’s id is a 404, never data, nev
   }
   // A's things are all still there, unchanged by B's attempts.
   t.equal((await call(app, { url: '/api/v1/keys/current', key: a.key })).statusCode, 200, 'A’s key was not revoked or rotated')
-  for (const url of [`/api/v1/agents/${resources['/api/v1/agents/']!.id}`, `/api/v1/contacts/${resources['/api/v1/contacts/']!.id}`]) {
+  for (const url of [`/api/v1/agents/${resources['/api/v1/agents/']!.id}`, `/api/v1/contacts/${resources['/api/v1/contacts/']!.id}`, `/api/v1/calls/${resources['/api/v1/calls/']!.id}`]) {
     const still = await call(app, { url, key: a.key })
     t.equal(still.statusCode, 200, `${url} still there for A`)
   }
   t.equal((await call(app, { url: `/api/v1/agents/${resources['/api/v1/agents/']!.id}`, key: a.key })).json().version, 1, 'A’s agent unchanged')
+  t.not((await call(app, { url: `/api/v1/calls/${resources['/api/v1/calls/']!.id}`, key: a.key })).json().end_reason, 'canceled', 'A’s call was not hung up by B')
 })
 
 t.test('every route refuses a key without its scope; a write scope serves the read routes', async (t) => {

@@ -47,7 +47,8 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => calls.get(request.principal.account.id, request.params.id))
 
   fastify.post('/:id/hangup', {
-    config: write,
+    // A retried hangup with its Idempotency-Key replays the first answer instead of a 409.
+    config: { ...write, idempotent: true },
     schema: {
       tags: ['calls'], summary: 'Hang up a call', operationId: 'hangupCall',
       description: 'Scheduled, queued or ringing: `canceled`, not charged. In progress: `completed` with `end_reason: api_hangup`, charged for the seconds it ran. '

@@ -78,7 +78,7 @@ export const ConcurrencySchema = Type.Object({
   limit: Type.Integer({ minimum: 1, description: 'Calls this account may have live at once (its plan’s, or its own on enterprise)' }),
   active: Type.Integer({ minimum: 0, description: 'Calls holding a slot: dialling, ringing or in progress' }),
   queued: Type.Integer({ minimum: 0, description: 'Calls waiting for a slot (on_capacity: queue)' }),
-}, { $id: 'Concurrency', additionalProperties: false })
+}, { $id: 'Concurrency', additionalProperties: false, description: 'The account’s concurrent-call slots' })
 
 /** Registered in this order (a schema's references come before it). */
 export const CALL_SCHEMAS: TSchema[] = [CallSchema, CallListSchema]
