@@ -2,7 +2,7 @@ import { and, asc, count, eq, gt, or } from 'drizzle-orm'
 import { accounts, type AccountRow } from '../db/schema/index.js'
 import { ApiError } from '../errors.js'
 import { newId } from '../ids.js'
-import { FREE_TRIAL_GRANT_CENTS, limitsFor, type Plan } from '../plans.js'
+import { FREE_TRIAL_GRANT_CENTS, callRateFor, concurrentCallsFor, limitsFor, type Plan } from '../plans.js'
 import { SCOPES } from '../scopes.js'
 import { appendLedgerEntry } from '../credits/service.js'
 import { recordAudit, type Actor } from '../audit/record.js'
@@ -21,6 +21,9 @@ export interface NewAccountInput {
   /** Enterprise only. */
   hourlyLimit?: number | undefined
   burstLimit?: number | undefined
+  /** Enterprise only: cents per minute of talk time, and calls at once. */
+  callRate?: number | undefined
+  concurrentCallLimit?: number | undefined
 }
 
 export interface AccountPatch {
@@ -28,6 +31,8 @@ export interface AccountPatch {
   plan?: Plan | undefined
   hourlyLimit?: number | null | undefined
   burstLimit?: number | null | undefined
+  callRate?: number | null | undefined
+  concurrentCallLimit?: number | null | undefined
 }
 
 export function presentAccount(row: AccountRow) {
@@ -37,20 +42,28 @@ export function presentAccount(row: AccountRow) {
     name: row.name,
     plan: row.plan,
     limits: { requests_per_hour: limits.hourly, burst_per_minute: limits.burst },
+    calls: { rate_cents_per_minute: callRateFor(row), concurrent_calls: concurrentCallsFor(row) },
     created_at: row.createdAt.toISOString(),
   }
 }
 
 export type PublicAccount = ReturnType<typeof presentAccount>
 
-function assertLimitsFitPlan(input: { plan: Plan; hourlyLimit?: number | undefined; burstLimit?: number | undefined }): void {
-  const custom = input.hourlyLimit !== undefined || input.burstLimit !== undefined
-  if (custom && input.plan !== 'enterprise') {
-    throw new ApiError('validation_failed', 'Custom limits apply only to the enterprise plan.')
+type CustomLimits = Pick<NewAccountInput, 'hourlyLimit' | 'burstLimit' | 'callRate' | 'concurrentCallLimit'>
+
+const LIMIT_NAMES: Record<keyof CustomLimits, string> = {
+  hourlyLimit: 'hourly limit', burstLimit: 'burst limit', callRate: 'call rate', concurrentCallLimit: 'concurrent-call limit',
+}
+
+function assertLimitsFitPlan(input: { plan: Plan } & CustomLimits): void {
+  const given = (Object.keys(LIMIT_NAMES) as (keyof CustomLimits)[]).filter((name) => input[name] !== undefined)
+  if (given.length > 0 && input.plan !== 'enterprise') {
+    throw new ApiError('validation_failed', 'Custom limits and call settings apply only to the enterprise plan.')
   }
-  for (const [name, value] of [['hourly limit', input.hourlyLimit], ['burst limit', input.burstLimit]] as const) {
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
-      throw new ApiError('validation_failed', `The ${name} must be a positive integer.`)
+  for (const name of given) {
+    const value = input[name]!
+    if (!Number.isSafeInteger(value) || value < 1 || value > 1_000_000_000) {
+      throw new ApiError('validation_failed', `The ${LIMIT_NAMES[name]} must be a positive integer.`)
     }
   }
 }
@@ -77,6 +90,8 @@ export class AccountService {
         plan: input.plan,
         hourlyLimit: input.hourlyLimit ?? null,
         burstLimit: input.burstLimit ?? null,
+        callRate: input.callRate ?? null,
+        concurrentCallLimit: input.concurrentCallLimit ?? null,
       }).returning()
       if (input.plan === 'free_trial') {
         await appendLedgerEntry(tx, { accountId: account!.id, type: 'grant', amount: FREE_TRIAL_GRANT_CENTS, description: 'Free trial credit' })
@@ -101,19 +116,26 @@ export class AccountService {
       const [before] = await tx.select().from(accounts).where(eq(accounts.id, accountId)).for('update')
       if (!before) throw new ApiError('not_found', `No account ${accountId}.`)
       const plan = patch.plan ?? before.plan
-      const hourlyLimit = patch.hourlyLimit === undefined ? before.hourlyLimit : patch.hourlyLimit
-      const burstLimit = patch.burstLimit === undefined ? before.burstLimit : patch.burstLimit
-      if (plan !== 'enterprise' && (hourlyLimit !== null || burstLimit !== null)) {
-        if (patch.hourlyLimit != null || patch.burstLimit != null) {
-          throw new ApiError('validation_failed', 'Custom limits apply only to the enterprise plan.')
-        }
+      const next = {
+        hourlyLimit: patch.hourlyLimit === undefined ? before.hourlyLimit : patch.hourlyLimit,
+        burstLimit: patch.burstLimit === undefined ? before.burstLimit : patch.burstLimit,
+        callRate: patch.callRate === undefined ? before.callRate : patch.callRate,
+        concurrentCallLimit: patch.concurrentCallLimit === undefined ? before.concurrentCallLimit : patch.concurrentCallLimit,
       }
-      assertLimitsFitPlan({ plan, hourlyLimit: patch.hourlyLimit ?? undefined, burstLimit: patch.burstLimit ?? undefined })
+      // What this patch sets (not clears): must fit the plan. Moving off enterprise drops the rest.
+      assertLimitsFitPlan({
+        plan,
+        hourlyLimit: patch.hourlyLimit ?? undefined, burstLimit: patch.burstLimit ?? undefined,
+        callRate: patch.callRate ?? undefined, concurrentCallLimit: patch.concurrentCallLimit ?? undefined,
+      })
+      const enterprise = plan === 'enterprise'
       const [after] = await tx.update(accounts).set({
         name: patch.name ?? before.name,
         plan,
-        hourlyLimit: plan === 'enterprise' ? hourlyLimit : null,
-        burstLimit: plan === 'enterprise' ? burstLimit : null,
+        hourlyLimit: enterprise ? next.hourlyLimit : null,
+        burstLimit: enterprise ? next.burstLimit : null,
+        callRate: enterprise ? next.callRate : null,
+        concurrentCallLimit: enterprise ? next.concurrentCallLimit : null,
         updatedAt: this.context.clock.now(),
       }).where(eq(accounts.id, accountId)).returning()
       await recordAudit(tx, actor, {

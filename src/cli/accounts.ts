@@ -7,13 +7,15 @@ import { accountTable, describePlan, printable, secretBlock } from './output.js'
 export const ACCOUNT_COMMANDS: Record<string, Command> = {
   'accounts create': {
     positionals: [],
-    options: { 'name': text, 'plan': text, 'hourly-limit': text, 'burst-limit': text, json },
+    options: { 'name': text, 'plan': text, 'hourly-limit': text, 'burst-limit': text, 'call-rate': text, 'concurrent-calls': text, json },
     prepare(values) {
       const input = {
         name: requiredName(values, 'name'),
         plan: plan(required(values, 'plan')),
         hourlyLimit: optionalLimit(values, 'hourly-limit'),
         burstLimit: optionalLimit(values, 'burst-limit'),
+        callRate: optionalLimit(values, 'call-rate'),
+        concurrentCallLimit: optionalLimit(values, 'concurrent-calls'),
       }
       return async (app) => {
         const created = await app.services.accounts.createWithKey(input, CLI_ACTOR)
@@ -43,12 +45,13 @@ export const ACCOUNT_COMMANDS: Record<string, Command> = {
 
   'accounts update': {
     positionals: ['ID'],
-    options: { 'name': text, 'plan': text, 'hourly-limit': text, 'burst-limit': text, 'default-limits': { type: 'boolean' }, json },
+    options: { 'name': text, 'plan': text, 'hourly-limit': text, 'burst-limit': text, 'call-rate': text, 'concurrent-calls': text, 'default-limits': { type: 'boolean' }, json },
     prepare(values, [id]) {
       const accountId = idOf('account', id!)
       const defaults = values['default-limits'] === true
-      if (defaults && (values['hourly-limit'] !== undefined || values['burst-limit'] !== undefined)) {
-        throw new UsageError('--default-limits clears custom limits; it cannot be combined with --hourly-limit or --burst-limit')
+      const custom = ['hourly-limit', 'burst-limit', 'call-rate', 'concurrent-calls'].filter((name) => values[name] !== undefined)
+      if (defaults && custom.length > 0) {
+        throw new UsageError(`--default-limits clears custom limits; it cannot be combined with --${custom[0]}`)
       }
       const patch: AccountPatch = {
         name: values.name === undefined ? undefined : requiredName(values, 'name'),
@@ -56,9 +59,11 @@ export const ACCOUNT_COMMANDS: Record<string, Command> = {
         // null: no custom limit, so the enterprise defaults apply again.
         hourlyLimit: defaults ? null : optionalLimit(values, 'hourly-limit'),
         burstLimit: defaults ? null : optionalLimit(values, 'burst-limit'),
+        callRate: defaults ? null : optionalLimit(values, 'call-rate'),
+        concurrentCallLimit: defaults ? null : optionalLimit(values, 'concurrent-calls'),
       }
       if (Object.values(patch).every((value) => value === undefined)) {
-        throw new UsageError('accounts update needs at least one of --name, --plan, --hourly-limit, --burst-limit, --default-limits')
+        throw new UsageError('accounts update needs at least one of --name, --plan, --hourly-limit, --burst-limit, --call-rate, --concurrent-calls, --default-limits')
       }
       return async (app) => {
         // The service tells every running instance (account.changed), over Redis when shared.

@@ -10,7 +10,7 @@ import { printable } from '../text.js'
  */
 
 export function describePlan(account: PublicAccount): string {
-  return `${account.plan} (${account.limits.requests_per_hour} requests/hour, burst ${account.limits.burst_per_minute}/minute)`
+  return `${account.plan} (${account.limits.requests_per_hour} requests/hour, burst ${account.limits.burst_per_minute}/minute; calls ${account.calls.rate_cents_per_minute} cents/minute, ${account.calls.concurrent_calls} at once)`
 }
 
 export function describeKey(key: PublicKey): string[] {

@@ -1,4 +1,4 @@
-import { ENTERPRISE_DEFAULT_LIMITS, PLANS } from '../plans.js'
+import { ENTERPRISE_DEFAULT_CALL_RATE_CENTS, ENTERPRISE_DEFAULT_CONCURRENT_CALLS, ENTERPRISE_DEFAULT_LIMITS, PLANS } from '../plans.js'
 import { SCOPES } from '../scopes.js'
 import { DEFAULT_ROTATION_OVERLAP_SECONDS, MAX_ROTATION_OVERLAP_SECONDS } from '../keys/service.js'
 import { MAX_GRANT_CENTS } from '../credits/service.js'
@@ -23,11 +23,11 @@ PGlite allows one process at a time: on the embedded default, stop the server fi
 Commands:
   migrate
       Apply pending database migrations.
-  accounts create --name NAME --plan PLAN [--hourly-limit N --burst-limit N] [--json]
+  accounts create --name NAME --plan PLAN [--hourly-limit N --burst-limit N] [--call-rate CENTS] [--concurrent-calls N] [--json]
       Create an account and its first API key (all 13 scopes). The key is shown once.
   accounts list [--json]
       List every account with its plan and credit balance, oldest first.
-  accounts update ID [--name NAME] [--plan PLAN] [--hourly-limit N] [--burst-limit N] [--default-limits] [--json]
+  accounts update ID [--name NAME] [--plan PLAN] [--hourly-limit N] [--burst-limit N] [--call-rate CENTS] [--concurrent-calls N] [--default-limits] [--json]
       Change an account's name, plan or enterprise limits.
   credits grant --account ID --amount CENTS --description TEXT [--json]
       Add credit to an account (a "grant" ledger entry, audited). CENTS from 1 to ${MAX_GRANT_CENTS}.
@@ -43,8 +43,9 @@ Commands:
       for N seconds (default ${DEFAULT_ROTATION_OVERLAP_SECONDS}, at most ${MAX_ROTATION_OVERLAP_SECONDS}, 0 = stops now). The new key is shown once.
 
 Plans:  ${PLANS.join(', ')}
-        (--hourly-limit and --burst-limit apply to enterprise only; --default-limits returns an
-        enterprise account to ${ENTERPRISE_DEFAULT_LIMITS.hourly}/hour and ${ENTERPRISE_DEFAULT_LIMITS.burst}/minute)
+        (--hourly-limit, --burst-limit, --call-rate and --concurrent-calls apply to enterprise only;
+        --default-limits returns an enterprise account to ${ENTERPRISE_DEFAULT_LIMITS.hourly}/hour, ${ENTERPRISE_DEFAULT_LIMITS.burst}/minute,
+        ${ENTERPRISE_DEFAULT_CALL_RATE_CENTS} cents/minute of talk and ${ENTERPRISE_DEFAULT_CONCURRENT_CALLS} calls at once)
 Scopes: ${wrap(SCOPES, '        ')}
 
 Options:

@@ -200,10 +200,13 @@ t.test('accounts and keys made by the CLI work for the server', async (t) => {
     t.match(row, new RegExp(`\\s${status}\\s`), `${id} is ${status}`)
   }
 
-  const enterprise = await runCli(['accounts', 'create', '--name', 'Big Co', '--plan', 'enterprise', '--hourly-limit', '50000', '--burst-limit', '5000', '--json'])
+  const enterprise = await runCli(['accounts', 'create', '--name', 'Big Co', '--plan', 'enterprise', '--hourly-limit', '50000', '--burst-limit', '5000', '--call-rate', '6', '--concurrent-calls', '40', '--json'])
   assertOk(t, enterprise, 'accounts create enterprise')
   const big = parseJsonLine(t, enterprise)
-  t.match(big.account, { plan: 'enterprise', limits: { requests_per_hour: 50000, burst_per_minute: 5000 } })
+  t.match(big.account, { plan: 'enterprise', limits: { requests_per_hour: 50000, burst_per_minute: 5000 }, calls: { rate_cents_per_minute: 6, concurrent_calls: 40 } })
+  const rated = await runCli(['accounts', 'update', big.account.id, '--call-rate', '7', '--json'])
+  assertOk(t, rated, 'accounts update --call-rate')
+  t.match(parseJsonLine(t, rated), { calls: { rate_cents_per_minute: 7, concurrent_calls: 40 } }, 'the rate changes, the rest stays')
 
   await withApp(t, async (app) => {
     const bySuccessor = await balance(app, successor.key)
@@ -229,7 +232,8 @@ t.test('accounts and keys made by the CLI work for the server', async (t) => {
   assertOk(t, defaults, 'accounts update --default-limits')
   t.match(parseJsonLine(t, defaults), {
     id: big.account.id, plan: 'enterprise', limits: { requests_per_hour: ENTERPRISE_DEFAULT_LIMITS.hourly, burst_per_minute: ENTERPRISE_DEFAULT_LIMITS.burst },
-  }, 'custom enterprise limits cleared back to the defaults')
+    calls: { rate_cents_per_minute: 8, concurrent_calls: 100 },
+  }, 'custom enterprise limits and call settings cleared back to the defaults')
 
   const updated = await runCli(['accounts', 'update', big.account.id, '--plan', 'professional', '--name', 'Big Co Ltd', '--json'])
   assertOk(t, updated, 'accounts update')
