@@ -290,24 +290,26 @@ export class CallService {
    * first, so a call that in truth already ended answers 409 `call_already_ended`.
    */
   async hangup(accountId: string, callId: string, _actor: Actor) {
-    const row = await this.context.db.transaction(async (tx) => {
+    const outcome = await this.context.db.transaction(async (tx): Promise<{ alreadyEnded: boolean; row: CallRow }> => {
       const now = this.context.clock.now()
       let call = await findOwned<CallRow>(tx, calls, accountId, callId, { label: LABEL, forUpdate: true })
       while (isLive(call.status) && call.dueAt && call.dueAt <= now && call.pending && call.pending.action.type !== 'dial') {
         call = await this.applyPending(tx, call, call.dueAt)
       }
-      if (!isLive(call.status)) {
-        throw new ApiError('call_already_ended', `Call ${callId} already ended (${call.status}).`, { extensions: { status: call.status } })
-      }
+      // Not thrown here: the reports just applied must commit, whatever this request answers.
+      if (!isLive(call.status)) return { alreadyEnded: true, row: call }
       this.carrier.hangup(this.placed(call))
       if (call.status === 'in_progress') {
         const ran = Math.floor(((now.getTime() - call.answeredAt!.getTime()) * this.scale) / 1000)
         const talk = Math.min(ran, call.maxDurationSeconds)
-        return this.end(tx, call, now, { status: 'completed', reason: 'api_hangup', talkSeconds: talk, durationSeconds: call.elapsedSeconds + talk })
+        return { alreadyEnded: false, row: await this.end(tx, call, now, { status: 'completed', reason: 'api_hangup', talkSeconds: talk, durationSeconds: call.elapsedSeconds + talk }) }
       }
-      return this.end(tx, call, now, { status: 'canceled', reason: 'canceled', talkSeconds: 0, durationSeconds: call.status === 'ringing' ? call.elapsedSeconds : 0 })
+      return { alreadyEnded: false, row: await this.end(tx, call, now, { status: 'canceled', reason: 'canceled', talkSeconds: 0, durationSeconds: call.status === 'ringing' ? call.elapsedSeconds : 0 }) }
     })
-    return presentCall(row)
+    if (outcome.alreadyEnded) {
+      throw new ApiError('call_already_ended', `Call ${callId} already ended (${outcome.row.status}).`, { extensions: { call_status: outcome.row.status } })
+    }
+    return presentCall(outcome.row)
   }
 
   /**
