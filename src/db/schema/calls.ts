@@ -38,7 +38,7 @@ export const calls = pgTable('calls', {
   answeredBy: text('answered_by').$type<AnsweredBy>(),
   /** Holds one of the account's concurrent-call slots (placed, ringing or talking); false while it waits for one. */
   holdsSlot: boolean('holds_slot').notNull().default(false),
-  /** `queue`: wait for a free slot instead of a 429 (kept so a scheduled call knows what to do when due). */
+  /** At the limit when created: `reject` (429) or `queue` (wait for a slot). A scheduled call that falls due at the limit always waits. */
   onCapacity: text('on_capacity').$type<'reject' | 'queue'>().notNull().default('reject'),
   maxDurationSeconds: integer('max_duration_seconds').notNull(),
   /** Cents per minute, fixed when the call is created. */
