@@ -26,7 +26,8 @@ export interface BenchAccounts {
  */
 export async function openOperatorApp(databaseUrl: string, pepper: string, dataDir: string): Promise<FastifyInstance> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'error' }, { DATABASE_URL: databaseUrl, KEY_PEPPER: pepper, DATA_DIR: dataDir, REDIS_URL: undefined })
-  const app = await buildApp(config, { logStream: process.stderr })
+  // No background work in the bench process: the measured service must be the one doing it.
+  const app = await buildApp(config, { logStream: process.stderr, background: false })
   await app.ready()
   return app
 }

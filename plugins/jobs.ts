@@ -18,7 +18,16 @@ declare module 'fastify' {
  * ticks). Services declare their jobs when they are built; both start once the app is ready and
  * stop before it closes (preClose: work in progress finishes while the database is still open).
  */
-export default fp(async (fastify) => {
+export interface JobsPluginOptions {
+  /**
+   * false: jobs can be declared but nothing runs here — no pg-boss worker, no scheduler tick. For
+   * processes that only borrow the app (the CLI, the bench's operator app): a short-lived process
+   * must not take an import or advance calls that a server would then have to recover.
+   */
+  background?: boolean
+}
+
+export default fp<JobsPluginOptions>(async (fastify, options) => {
   const log = fastify.log.child({ component: 'jobs' })
   const scheduler = new JobScheduler(fastify.database.db, log)
   const queue = new PgBossQueue(fastify.database.queueConnection(), log)
@@ -27,6 +36,7 @@ export default fp(async (fastify) => {
   const stopping = new AbortController()
   fastify.decorate('stopping', stopping.signal)
   fastify.addHook('onReady', async () => {
+    if (options.background === false) return
     await queue.start()
     scheduler.start()
   })

@@ -36,6 +36,8 @@ export interface AppOptions {
   /** An in-memory PGlite starts from this data-folder snapshot (a migrated template: tests). */
   pgliteTemplate?: Blob | undefined
   clock?: Clock
+  /** false: no background work in this process (see plugins/jobs.ts). */
+  background?: boolean
 }
 
 const PROBE_TAG = { name: 'operations', description: 'Liveness and readiness probes' }
@@ -51,7 +53,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(db, { inMemory: options.inMemoryDatabase ?? false, pgliteTemplate: options.pgliteTemplate })
   await fastify.register(redis)
   await fastify.register(cacheBus)
-  await fastify.register(jobs)
+  await fastify.register(jobs, { background: options.background ?? true })
   await fastify.register(idempotencyStore)
   await fastify.register(services, { groups: GROUPS })
   await fastify.register(verifier)
@@ -68,6 +70,8 @@ export interface BuildOptions {
   clock?: Clock
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: DestinationStream
+  /** false: an app borrowed by a short-lived process (the CLI): it runs no jobs, no periodic work. */
+  background?: boolean
 }
 
 /** Builds the app exactly as the server runs it; the server, the CLI and the tests all call this. */
@@ -122,7 +126,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // fp: the app's decorations (config, database, keys, …) are visible to the caller, as the
   // server's bootstrap and the tests need.
   await fastify.register(fp(app, { name: 'voxpria-app' }), {
-    config, inMemoryDatabase: options.inMemoryDatabase ?? false, pgliteTemplate: options.pgliteTemplate, clock: options.clock,
+    config, inMemoryDatabase: options.inMemoryDatabase ?? false, pgliteTemplate: options.pgliteTemplate, clock: options.clock, background: options.background ?? true,
   })
   return fastify as unknown as FastifyInstance
 }

@@ -102,7 +102,8 @@ async function main(argv: string[]): Promise<number> {
     // Loaded only now: the app's module graph is most of the start-up time, and --help or a typo
     // should answer at once.
     const { buildApp } = await import('./app.js')
-    app = await buildApp(config, { logStream: process.stderr })
+    // The CLI borrows the app for one command: it must not take jobs or advance calls meanwhile.
+    app = await buildApp(config, { logStream: process.stderr, background: false })
     await app.ready()
     const output = await parsed.runner(app)
     // Printed before closing: a secret that was just issued must reach the operator even if

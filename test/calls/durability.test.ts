@@ -137,3 +137,17 @@ t.test('the sweeper ends a call the carrier never reported on', async (t) => {
   t.same((await callEvents(app, stuck.id)).map((event) => event.type), ['call.queued', 'call.ringing', 'call.started', 'call.ended'])
   t.equal(await app.services.calls.sweep(clock.now()), 0, 'a swept call is not swept again')
 })
+
+t.test('an app built for the CLI runs no background work: calls wait for a server', async (t) => {
+  const borrowed = await buildTestApp(t, { SIMULATED_CARRIER_TIME_SCALE: 60, CALL_TICK_MS: 20 }, { background: false })
+  const owner = await createTestAccount(borrowed.app, { plan: 'free_trial' })
+  const agent = await createAgent(borrowed.app, owner.key)
+  const placed = await createCall(borrowed.app, owner.key, { agent_id: agent.id, to: '+14155550104' })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.equal((await call(borrowed.app, { url: `/api/v1/calls/${placed.id}`, key: owner.key })).json().status, 'queued', 'nothing advanced it')
+  if (!process.env.DATABASE_URL) return
+  // A server on the same database takes it from there.
+  const server = await buildTestApp(t, { SIMULATED_CARRIER_TIME_SCALE: 60, CALL_TICK_MS: 20 }, { sharedWith: borrowed })
+  await until(async () => (await liveCount(server.app, [placed.id])) === 0)
+  t.match((await call(server.app, { url: `/api/v1/calls/${placed.id}`, key: owner.key })).json(), { status: 'failed', end_reason: 'invalid_number' })
+})

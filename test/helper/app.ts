@@ -31,6 +31,8 @@ export interface TestAppOptions {
   /** A second instance on the first one's database (PostgreSQL only: PGlite is one process). */
   sharedWith?: TestApp
   clock?: Clock
+  /** false: the app runs no background work, as the CLI builds it. */
+  background?: boolean
 }
 
 /**
@@ -73,6 +75,7 @@ export async function buildTestApp(t: TestLike, overrides: Partial<Config> = {},
     pgliteTemplate: config.DATABASE_URL ? undefined : await pgliteTemplateBlob(),
     logStream,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.background === false ? { background: false } : {}),
   })
   await app.ready()
   t.teardown(async () => {
