@@ -1,4 +1,6 @@
 import { and, asc, count, eq, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm'
+import type { PgColumn } from 'drizzle-orm/pg-core'
+import { rowsOf } from '../db/rows.js'
 import { accounts, agents, agentVersions, calls, contacts, type CallRow, type ContactRow } from '../db/schema/index.js'
 import type { Transaction } from '../db/executor.js'
 import { ApiError, type FieldError } from '../errors.js'
@@ -51,14 +53,38 @@ export interface CallListQuery extends ListQuery {
 const LABEL = 'call'
 /** How far ahead a call may be scheduled. */
 const MAX_SCHEDULE_AHEAD_MS = 30 * 24 * 3600 * 1000
-/** Calls one tick claims at most; the next tick (at once, if this one was full) takes the rest. */
-const TICK_BATCH = 200
+/**
+ * Calls one tick's transaction claims at most; the tick goes on at once while batches come back
+ * full. Small enough that a transition commits soon after it is stamped (a 200-call batch let a
+ * reader see one over a second after its due time), large enough to keep commits few.
+ */
+const TICK_BATCH = 50
 /** What a 429 `concurrency_limit` suggests waiting: about one short call. */
 const CAPACITY_RETRY_AFTER_SECONDS = 5
 /** Who changes a contact that opted out on a call. */
 const CARRIER_ACTOR: Actor = { id: 'system:calls', ip: null }
 
-export function presentCall(row: CallRow) {
+type PublicCallRow = Omit<CallRow, 'accountId' | 'holdsSlot' | 'onCapacity' | 'sequence' | 'elapsedSeconds' | 'pending' | 'dueAt' | 'updatedAt'>
+
+/** ISO 8601 UTC with milliseconds, as Date#toISOString writes it, formatted by PostgreSQL. */
+const isoText = (column: PgColumn) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
+/**
+ * The public call object, built by PostgreSQL for lists: a page of 100 calls spent most of its
+ * CPU decoding rows — drizzle's per-column mapping and eight timestamps a row parsed into Dates
+ * and formatted back (2.2 ms of service CPU a page). Here each row arrives already in its public
+ * shape; `presentCall` is the same object for one call read through drizzle (a test holds the two
+ * equal).
+ */
+const PUBLIC_CALL_SQL = sql`${calls.id} as id, ${calls.agentId} as agent_id, ${calls.agentVersion} as agent_version,
+  ${calls.contactId} as contact_id, ${calls.campaignId} as campaign_id, ${calls.to} as "to", ${calls.from} as "from",
+  ${calls.direction} as direction, ${calls.status} as status, ${calls.endReason} as end_reason, ${calls.answeredBy} as answered_by,
+  ${isoText(calls.createdAt)} as created_at, ${isoText(calls.scheduledAt)} as scheduled_at, ${isoText(calls.ringingAt)} as ringing_at,
+  ${isoText(calls.answeredAt)} as answered_at, ${isoText(calls.endedAt)} as ended_at, ${calls.durationSeconds} as duration_seconds,
+  ${calls.billableSeconds} as billable_seconds, ${calls.rate} as rate, ${calls.cost} as cost, ${calls.maxDurationSeconds} as max_duration_seconds,
+  ${calls.transcript} as transcript, ${calls.analysis} as analysis, ${calls.variables} as variables, ${calls.metadata} as metadata`
+
+export function presentCall(row: PublicCallRow) {
   const at = (date: Date | null) => date?.toISOString() ?? null
   return {
     id: row.id,
@@ -278,8 +304,13 @@ export class CallService {
       columns: calls,
       page: query,
       filters: { status: query.status, agent_id: query.agent_id, contact_id: query.contact_id, campaign_id: query.campaign_id, to, created_after: createdAfter?.toISOString(), created_before: createdBefore?.toISOString() },
-      fetch: ({ after, orderBy, limit }) => this.context.db.select().from(calls).where(and(...conditions, after)).orderBy(...orderBy).limit(limit),
-      present: presentCall,
+      fetch: async ({ after, orderBy, limit }) => {
+        const result = await this.context.db.execute(sql`select ${PUBLIC_CALL_SQL} from ${calls}
+          where ${and(...conditions, after)} order by ${sql.join(orderBy, sql`, `)} limit ${limit}`)
+        // The keyset position of each row, for the next page's cursor.
+        return rowsOf<PublicCall>(result).map((row) => ({ ...row, createdAt: new Date(row.created_at), id: row.id }))
+      },
+      present: ({ createdAt: _position, ...call }) => call,
     })
   }
 

@@ -82,6 +82,13 @@ for (const scale of [1, 60]) {
     }
     const balance = (await call(app, { url: '/api/v1/credits/balance', key: account.key })).json().balance
     t.equal(balance, 5_000 - charged, 'the balance fell by exactly the costs')
+    // Lists build the call object in SQL, GET through the row mapper: the same object, to the byte.
+    const listed = (await call(app, { url: '/api/v1/calls?limit=100', key: account.key })).json().data as { id: string }[]
+    t.equal(listed.length, EXPECTED.length)
+    for (const item of listed) {
+      const single = await call(app, { url: `/api/v1/calls/${item.id}`, key: account.key })
+      t.equal(JSON.stringify(item), single.body, `${item.id}: listed as GET shows it`)
+    }
   })
 }
 
