@@ -2,8 +2,11 @@
  * `npm run bench`: builds the service, runs it as a separate process against PostgreSQL and
  * Redis, and measures (a) GET /health against (b) GET /api/v1/keys/current through the full
  * authentication pipeline, then how (b) behaves with 1,000 versus 1,000,000 keys in the database,
- * with the key cache on and off. A measurement, not a test: a missed target prints MISS and the
- * exit code stays 0; only a service that will not start or a failed request exits non-zero.
+ * with the key cache on and off (section front-door); then contact imports and lists (contacts,
+ * bench/contacts.ts); then concurrent calls, two instances advancing calls, and call lists
+ * (calls, bench/calls.ts). BENCH_SECTIONS=contacts,calls runs only those sections. A measurement,
+ * not a test: a missed target prints MISS and the exit code stays 0; only a service that will not
+ * start or a failed request exits non-zero.
  *
  * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/voxpria_bench) names a database the
  * bench DROPS and recreates; REDIS_URL defaults to redis://127.0.0.1:6379. BENCH_QUICK=1 shortens
@@ -21,6 +24,7 @@ import { formatSummary, median, writeSummary, type HeadlineRound, type Machine, 
 import { BENCH_LIMITS, createBenchAccounts, createKeyPool, openOperatorApp, seedFillerKeys, type SeedResult } from './seed.js'
 import { buildService, type RunningService } from './server-process.js'
 import { contactsBench } from './contacts.js'
+import { callsBench } from './calls.js'
 import { DATABASE_URL, PEPPER, QUICK, REDIS_URL, elapsedSeconds, log, serviceOutput, withService } from './harness.js'
 
 
@@ -120,7 +124,11 @@ async function measure(service: RunningService, label: string, load: Omit<LoadOp
 }
 
 /** The sections `npm run bench` runs; BENCH_SECTIONS=contacts (comma-separated) runs only those. */
-const SECTIONS = { 'front-door': frontDoorBench, contacts: () => contactsBench(requestErrorCounter) } as const
+const SECTIONS = {
+  'front-door': frontDoorBench,
+  contacts: () => contactsBench(requestErrorCounter),
+  calls: () => callsBench(requestErrorCounter),
+} as const
 type SectionName = keyof typeof SECTIONS
 
 function chosenSections(): SectionName[] {
