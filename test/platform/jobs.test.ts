@@ -42,7 +42,7 @@ t.test('the job scheduler', async (t) => {
   const { db } = app.database
 
   t.test('the app registers the detectors, the retention and the idempotency pruning jobs, and a run reports that it ran', async (t) => {
-    t.same(app.scheduler.jobNames.sort(), [ALERT_DETECTORS_JOB, 'contact-imports-resume', 'idempotency-prune', 'usage-retention'].sort())
+    t.same(app.scheduler.jobNames.sort(), [ALERT_DETECTORS_JOB, 'calls-due', 'calls-sweeper', 'contact-imports-resume', 'idempotency-prune', 'usage-retention'].sort())
     t.equal(await app.scheduler.runNow(ALERT_DETECTORS_JOB), true)
     await t.rejects(app.scheduler.runNow('nope'), /no job named nope/)
   })
