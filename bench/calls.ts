@@ -23,7 +23,7 @@ import type { Sql } from 'postgres'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { connect, recreateDatabase, siblingDatabaseUrl } from './database.js'
 import { DATABASE_URL, PEPPER, QUICK, log, serviceOutput, withService } from './harness.js'
-import { runLoad, type LoadResult } from './load.js'
+import { runLoad, urlOfPage, type LoadResult } from './load.js'
 import { formatDuration, writeSummary, type Target } from './report.js'
 import { BENCH_LIMITS, openOperatorApp } from './seed.js'
 import type { RunningService } from './server-process.js'
@@ -434,18 +434,6 @@ async function seedCalls(sql: Sql, accountId: string, agentIds: readonly string[
   return { rows: LIST_ROWS, seconds, vacuumSeconds: (performance.now() - vacuumStarted) / 1000, transcriptBytes: JSON.stringify(sample.transcript).length }
 }
 
-/** Follows `next_cursor` from page 1 to `page`; returns that page's URL. */
-async function urlOfPage(baseUrl: string, key: string, query: string, page: number): Promise<string> {
-  let url = `${baseUrl}/api/v1/calls?${query}`
-  for (let n = 1; n < page; n++) {
-    const response = await fetch(url, { headers: { authorization: `Bearer ${key}` } })
-    const body = await response.json() as { next_cursor?: string | null }
-    if (response.status !== 200 || !body.next_cursor) throw new Error(`page ${n} of ?${query} answered ${response.status} without a next page`)
-    url = `${baseUrl}/api/v1/calls?${query}&cursor=${encodeURIComponent(body.next_cursor)}`
-  }
-  return url
-}
-
 interface ListRun {
   label: string
   responseBytes: number
@@ -471,11 +459,11 @@ async function listCalls({ databaseUrl, sql, accounts, errors }: Bench): Promise
     const base = `${service.baseUrl}/api/v1/calls`
     const pages = [
       { label: 'page 1', url: `${base}?limit=100` },
-      { label: `page ${DEEP_PAGE.toLocaleString('en-US')}`, url: await urlOfPage(service.baseUrl, account.key, 'limit=100', DEEP_PAGE) },
+      { label: `page ${DEEP_PAGE.toLocaleString('en-US')}`, url: await urlOfPage(service.baseUrl, account.key, '/api/v1/calls', 'limit=100', DEEP_PAGE) },
       { label: 'status=completed, page 1', url: `${base}?limit=100&status=completed` },
-      { label: `status=completed, page ${DEEP_PAGE.toLocaleString('en-US')}`, url: await urlOfPage(service.baseUrl, account.key, 'limit=100&status=completed', DEEP_PAGE) },
+      { label: `status=completed, page ${DEEP_PAGE.toLocaleString('en-US')}`, url: await urlOfPage(service.baseUrl, account.key, '/api/v1/calls', 'limit=100&status=completed', DEEP_PAGE) },
       { label: 'agent_id=, page 1', url: `${base}?limit=100&agent_id=${agent}` },
-      { label: `agent_id=, page ${AGENT_DEEP_PAGE}`, url: await urlOfPage(service.baseUrl, account.key, `limit=100&agent_id=${agent}`, AGENT_DEEP_PAGE) },
+      { label: `agent_id=, page ${AGENT_DEEP_PAGE}`, url: await urlOfPage(service.baseUrl, account.key, '/api/v1/calls', `limit=100&agent_id=${agent}`, AGENT_DEEP_PAGE) },
     ]
     const auth = { authorization: `Bearer ${account.key}` }
     const lists: ListRun[] = []

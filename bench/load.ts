@@ -79,3 +79,15 @@ function percentile(sorted: readonly number[], fraction: number): number {
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))
   return sorted[rank]!
 }
+
+/** Follows `next_cursor` from page 1 of `path?query` to page `page`; returns that page's URL. */
+export async function urlOfPage(baseUrl: string, key: string, path: string, query: string, page: number): Promise<string> {
+  let url = `${baseUrl}${path}?${query}`
+  for (let n = 1; n < page; n++) {
+    const response = await fetch(url, { headers: { authorization: `Bearer ${key}` } })
+    const body = await response.json() as { next_cursor?: string | null }
+    if (response.status !== 200 || !body.next_cursor) throw new Error(`page ${n} of ${path}?${query} answered ${response.status} without a next page`)
+    url = `${baseUrl}${path}?${query}&cursor=${encodeURIComponent(body.next_cursor)}`
+  }
+  return url
+}

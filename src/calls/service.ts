@@ -8,7 +8,7 @@ import { newId } from '../ids.js'
 import { appendEvent } from '../outbox/outbox.js'
 import { appendLedgerEntry } from '../credits/service.js'
 import { callRateFor, concurrentCallsFor } from '../plans.js'
-import { listPage, type ListQuery } from '../resource/list-page.js'
+import { createdRange, listPage, type ListQuery } from '../resource/list-page.js'
 import { findOwned } from '../resource/find-owned.js'
 import { parseTimestamp } from '../http/problem.js'
 import { normalizePhone } from '../contacts/normalize.js'
@@ -283,8 +283,7 @@ export class CallService {
   }
 
   async list(accountId: string, query: CallListQuery) {
-    const createdAfter = query.created_after === undefined ? undefined : parseTimestamp(query.created_after, '/querystring/created_after')
-    const createdBefore = query.created_before === undefined ? undefined : parseTimestamp(query.created_before, '/querystring/created_before')
+    const created = createdRange(calls.createdAt, query)
     let to: string | undefined
     if (query.to !== undefined) {
       to = normalizePhone(query.to, undefined) ?? undefined
@@ -297,13 +296,12 @@ export class CallService {
       query.contact_id !== undefined ? eq(calls.contactId, query.contact_id) : undefined,
       query.campaign_id !== undefined ? eq(calls.campaignId, query.campaign_id) : undefined,
       to !== undefined ? eq(calls.to, to) : undefined,
-      createdAfter ? sql`${calls.createdAt} >= ${createdAfter.toISOString()}::timestamptz` : undefined,
-      createdBefore ? sql`${calls.createdAt} < ${createdBefore.toISOString()}::timestamptz` : undefined,
+      ...created.conditions,
     ]
     return listPage({
       columns: calls,
       page: query,
-      filters: { status: query.status, agent_id: query.agent_id, contact_id: query.contact_id, campaign_id: query.campaign_id, to, created_after: createdAfter?.toISOString(), created_before: createdBefore?.toISOString() },
+      filters: { status: query.status, agent_id: query.agent_id, contact_id: query.contact_id, campaign_id: query.campaign_id, to, ...created.filters },
       fetch: async ({ after, orderBy, limit }) => {
         const result = await this.context.db.execute(sql`select ${PUBLIC_CALL_SQL} from ${calls}
           where ${and(...conditions, after)} order by ${sql.join(orderBy, sql`, `)} limit ${limit}`)

@@ -1,14 +1,13 @@
-import { and, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm'
+import { and, eq, or, sql, type SQL } from 'drizzle-orm'
 import type { CountryCode } from 'libphonenumber-js'
 import { contacts, type ContactRow } from '../db/schema/index.js'
 import type { Executor, Transaction } from '../db/executor.js'
 import { ApiError, type FieldError } from '../errors.js'
 import { newId } from '../ids.js'
 import { recordAudit, type Actor } from '../audit/record.js'
-import { listPage, type ListQuery } from '../resource/list-page.js'
+import { createdRange, listPage, type ListQuery } from '../resource/list-page.js'
 import { findOwned } from '../resource/find-owned.js'
 import { auditedUpdate } from '../resource/audited-update.js'
-import { parseTimestamp } from '../http/problem.js'
 import type { ServiceContext } from '../service-context.js'
 import { normalizeContact, normalizePhone, type ContactFields, type ContactInput, type FieldProblem } from './normalize.js'
 import { ContactImports } from './imports/service.js'
@@ -123,8 +122,7 @@ export class ContactService {
   }
 
   async list(accountId: string, query: ContactListQuery) {
-    const createdAfter = query.created_after === undefined ? undefined : parseTimestamp(query.created_after, '/querystring/created_after')
-    const createdBefore = query.created_before === undefined ? undefined : parseTimestamp(query.created_before, '/querystring/created_before')
+    const created = createdRange(contacts.createdAt, query)
     let phone: string | undefined
     if (query.phone !== undefined) {
       phone = normalizePhone(query.phone, undefined) ?? undefined
@@ -136,8 +134,7 @@ export class ContactService {
       query.external_id !== undefined ? eq(contacts.externalId, query.external_id) : undefined,
       query.tag !== undefined ? sql`${contacts.tags} @> array[${query.tag}]::text[]` : undefined,
       query.do_not_call === undefined ? undefined : query.do_not_call ? sql`${contacts.doNotCall}` : sql`not ${contacts.doNotCall}`,
-      createdAfter ? gte(contacts.createdAt, createdAfter) : undefined,
-      createdBefore ? lt(contacts.createdAt, createdBefore) : undefined,
+      ...created.conditions,
     ]
     if (query.q !== undefined) {
       const pattern = prefixPattern(query.q.toLowerCase())
@@ -151,7 +148,7 @@ export class ContactService {
     return listPage({
       columns: contacts,
       page: query,
-      filters: { q: query.q, tag: query.tag, phone, external_id: query.external_id, do_not_call: query.do_not_call, created_after: createdAfter?.toISOString(), created_before: createdBefore?.toISOString() },
+      filters: { q: query.q, tag: query.tag, phone, external_id: query.external_id, do_not_call: query.do_not_call, ...created.filters },
       fetch: ({ after, orderBy, limit }) => this.context.db.select().from(contacts).where(and(...conditions, after)).orderBy(...orderBy).limit(limit),
       present: presentContact,
     })

@@ -3,6 +3,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import type { PgColumn } from 'drizzle-orm/pg-core'
 import { ApiError } from '../errors.js'
 import { isStorableDate } from '../time.js'
+import { parseTimestamp } from '../http/problem.js'
 
 /**
  * Keyset pagination, the one way every list in the API pages: newest first by (created_at, id),
@@ -101,6 +102,22 @@ export function listOrder(columns: { createdAt: PgColumn; id: PgColumn }): SQL[]
  */
 export function listAfter(columns: { createdAt: PgColumn; id: PgColumn }, position: CursorPosition): SQL {
   return sql`(${columns.createdAt}, ${columns.id}) < (${position.createdAt.toISOString()}::timestamptz, ${position.id})`
+}
+
+/**
+ * The `created_after` (inclusive) and `created_before` (exclusive) filters every list takes:
+ * checked (400 naming the field), as SQL conditions on `column` and as the cursor's filters.
+ */
+export function createdRange(column: PgColumn, query: { created_after?: string | undefined; created_before?: string | undefined }) {
+  const after = query.created_after === undefined ? undefined : parseTimestamp(query.created_after, '/querystring/created_after')
+  const before = query.created_before === undefined ? undefined : parseTimestamp(query.created_before, '/querystring/created_before')
+  return {
+    conditions: [
+      after ? sql`${column} >= ${after.toISOString()}::timestamptz` : undefined,
+      before ? sql`${column} < ${before.toISOString()}::timestamptz` : undefined,
+    ],
+    filters: { created_after: after?.toISOString(), created_before: before?.toISOString() },
+  }
 }
 
 export async function listPage<Row extends CursorPosition, T>(options: ListPageOptions<Row, T>): Promise<Page<T>> {
