@@ -74,3 +74,8 @@ export class ApiError extends Error {
     this.title = ERROR_CATALOGUE[code].title
   }
 }
+
+/** A 400 `validation_failed` listing every problem found, the detail naming the first. */
+export function invalidFields(errors: FieldError[]): ApiError {
+  return new ApiError('validation_failed', `${errors[0]!.field} ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}.`, { errors })
+}

@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import { agents, agentVersions, type AgentRow, type AgentVersionRow } from '../db/schema/index.js'
 import type { Executor, Transaction } from '../db/executor.js'
-import { ApiError, type FieldError } from '../errors.js'
+import { ApiError, invalidFields, type FieldError } from '../errors.js'
 import { newId } from '../ids.js'
 import { recordAudit, type Actor } from '../audit/record.js'
 import { decodeCursor, listPage, type ListQuery } from '../resource/list-page.js'
@@ -77,13 +77,10 @@ function completeConfig(input: ConfigInput): AgentConfig {
 function checkedConfig(input: ConfigInput): AgentConfig {
   const config = completeConfig(input)
   const errors = validateAgentConfig(config, { base: '/body', flowBase: '/body/flow' })
-  if (errors.length > 0) throw invalid(errors)
+  if (errors.length > 0) throw invalidFields(errors)
   return config
 }
 
-function invalid(errors: FieldError[]): ApiError {
-  return new ApiError('validation_failed', `${errors[0]!.field} ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}.`, { errors })
-}
 
 /**
  * AI agents: their configuration, versioned (every change that touches the configuration makes a
@@ -214,7 +211,7 @@ export class AgentService {
     const config = completeConfig({ ...rest, flow: document.flow })
     const errors = validateAgentConfig(config, { base: '/agent', flowBase: '/flow' })
     if (dryRun) return { dry_run: true as const, valid: errors.length === 0, errors }
-    if (errors.length > 0) throw invalid(errors.map((error) => ({ ...error, field: `/body${error.field}` })))
+    if (errors.length > 0) throw invalidFields(errors.map((error) => ({ ...error, field: `/body${error.field}` })))
     return { dry_run: false as const, agent: presentAgent(await this.context.db.transaction((tx) => this.insert(tx, accountId, name, config, metadata, actor))) }
   }
 }

@@ -47,7 +47,7 @@ t.test('calls API', async (t) => {
     const at = new Date(clock.now().getTime() + 3_600_000).toISOString()
     const created = await post({ agent_id: agent.id, to: '+14155550105', variables: { first_name: 'Lee', order: 'C' }, scheduled_at: at })
     t.match(created.json(), { status: 'scheduled', scheduled_at: at })
-    await app.services.calls.advanceDue()
+    await app.services.calls.lifecycle.advanceDue()
     t.equal((await call(app, { url: `/api/v1/calls/${created.json().id}`, key: owner.key })).json().status, 'scheduled', 'nothing before its time')
     await settleCalls(app, clock)
     const done = (await call(app, { url: `/api/v1/calls/${created.json().id}`, key: owner.key })).json()
@@ -173,7 +173,7 @@ t.test('concurrency: the plan’s limit, a 429 with Retry-After, or a queue that
   const waiting = await createCall(app, trial.key, { agent_id: agent.id, to: '+14155550100', on_capacity: 'queue' })
   t.equal(waiting.status, 'queued')
   t.same((await call(app, { url: '/api/v1/concurrency', key: trial.key })).json(), { limit: 1, active: 1, queued: 1 })
-  await app.services.calls.advanceDue()
+  await app.services.calls.lifecycle.advanceDue()
   t.equal((await call(app, { url: `/api/v1/calls/${waiting.id}`, key: trial.key })).json().ringing_at, null, 'the waiting call does not ring while the slot is taken')
 
   await settleCalls(app, clock)

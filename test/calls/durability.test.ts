@@ -120,22 +120,22 @@ t.test('the sweeper ends a call the carrier never reported on', async (t) => {
   const agent = await createAgent(app, owner.key, { max_duration_seconds: 120 })
   const stuck = await createCall(app, owner.key, { agent_id: agent.id, to: '+14155550106' })
   clock.advance(2_000)
-  await app.services.calls.advanceDue()
-  await app.services.calls.advanceDue()
+  await app.services.calls.lifecycle.advanceDue()
+  await app.services.calls.lifecycle.advanceDue()
   t.equal((await call(app, { url: `/api/v1/calls/${stuck.id}`, key: owner.key })).json().status, 'in_progress')
   // The carrier's report is lost: nothing is pending for this call any more.
   await app.database.db.update(calls).set({ pending: null, dueAt: null }).where(eq(calls.id, stuck.id))
   const balance = (await call(app, { url: '/api/v1/credits/balance', key: owner.key })).json().balance
 
   clock.advance(150_000)
-  t.equal(await app.services.calls.sweep(clock.now()), 0, 'not before max duration + grace (120 s + 60 s)')
+  t.equal(await app.services.calls.lifecycle.sweep(clock.now()), 0, 'not before max duration + grace (120 s + 60 s)')
   clock.advance(40_000)
-  t.equal(await app.services.calls.sweep(clock.now()), 1, 'swept after')
+  t.equal(await app.services.calls.lifecycle.sweep(clock.now()), 1, 'swept after')
   t.match((await call(app, { url: `/api/v1/calls/${stuck.id}`, key: owner.key })).json(), { status: 'failed', end_reason: 'carrier_error', cost: 0, billable_seconds: 0 })
   t.equal((await call(app, { url: '/api/v1/credits/balance', key: owner.key })).json().balance, balance, 'our failure is not charged')
   t.same((await call(app, { url: '/api/v1/concurrency', key: owner.key })).json(), { limit: 1, active: 0, queued: 0 }, 'its slot is free')
   t.same((await callEvents(app, stuck.id)).map((event) => event.type), ['call.queued', 'call.ringing', 'call.started', 'call.ended'])
-  t.equal(await app.services.calls.sweep(clock.now()), 0, 'a swept call is not swept again')
+  t.equal(await app.services.calls.lifecycle.sweep(clock.now()), 0, 'a swept call is not swept again')
 })
 
 t.test('an app built for the CLI runs no background work: calls wait for a server', async (t) => {

@@ -6,29 +6,25 @@ import { rowsOf } from '../../src/db/rows.js'
 
 /**
  * Runs the simulated network on a test's ManualClock: jumps the clock to the next due transition
- * and applies what is due, until nothing is pending. Durations come out exact, and no test sleeps.
+ * and applies what is due, up to `ms` from now (or until nothing is pending), then leaves the
+ * clock there. Durations come out exact, and no test sleeps.
  */
-export async function settleCalls(app: FastifyInstance, clock: ManualClock, maxSteps = 500): Promise<void> {
+export async function advanceCalls(app: FastifyInstance, clock: ManualClock, ms = Number.POSITIVE_INFINITY, maxSteps = 500): Promise<void> {
+  const until = clock.now().getTime() + ms
   for (let step = 0; step < maxSteps; step++) {
     const [next] = await app.database.db.select({ dueAt: calls.dueAt }).from(calls).where(isNotNull(calls.dueAt)).orderBy(asc(calls.dueAt)).limit(1)
-    if (!next) return
+    if (!next || next.dueAt!.getTime() > until) {
+      if (Number.isFinite(until)) clock.set(until)
+      return
+    }
     if (next.dueAt! > clock.now()) clock.set(next.dueAt!)
-    await app.services.calls.advanceDue()
+    await app.services.calls.lifecycle.advanceDue()
   }
   throw new Error(`calls still pending after ${maxSteps} steps`)
 }
 
-/** Applies only what is due by `ms` from now on the ManualClock. */
-export async function advanceCalls(app: FastifyInstance, clock: ManualClock, ms: number): Promise<void> {
-  const until = clock.now().getTime() + ms
-  for (;;) {
-    const [next] = await app.database.db.select({ dueAt: calls.dueAt }).from(calls).where(isNotNull(calls.dueAt)).orderBy(asc(calls.dueAt)).limit(1)
-    if (!next || next.dueAt!.getTime() > until) break
-    if (next.dueAt! > clock.now()) clock.set(next.dueAt!)
-    await app.services.calls.advanceDue()
-  }
-  clock.set(until)
-}
+/** Runs every call to its end. */
+export const settleCalls = (app: FastifyInstance, clock: ManualClock) => advanceCalls(app, clock)
 
 export interface CallEvent {
   type: string

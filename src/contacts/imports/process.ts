@@ -1,14 +1,10 @@
-import { and, eq, inArray, sql } from 'drizzle-orm'
-import type { CountryCode } from 'libphonenumber-js'
-import { contactImportChunks, contactImports, contacts, type ContactImportRow, type ImportRowError } from '../../db/schema/index.js'
-import { newId } from '../../ids.js'
-import { rowsOf } from '../../db/rows.js'
-import type { Transaction } from '../../db/executor.js'
+import { and, eq } from 'drizzle-orm'
+import { contactImportChunks, contactImports, type ContactImportRow } from '../../db/schema/index.js'
 import { appendEvent } from '../../outbox/outbox.js'
 import { JobInterruptedError } from '../../jobs/queue.js'
 import type { ServiceContext } from '../../service-context.js'
-import { normalizeContact, type ContactFields, type ContactInput } from '../normalize.js'
-import { columnTargets, csvRowToInput, type ColumnTarget } from './mapping.js'
+import { columnTargets, type ColumnTarget } from './mapping.js'
+import { commitBatch, prepareBatch } from './batch.js'
 import { UnreadableFileError, readCsv, readNdjson, type RawRecord } from './records.js'
 import { presentImport } from './service.js'
 
@@ -20,24 +16,6 @@ export class ImportInterruptedError extends JobInterruptedError {
   }
 }
 
-/** Errors an import keeps (the counters count them all). */
-export const MAX_REPORTED_ERRORS = 100
-
-const CONTACT_KEYS = new Set(['phone', 'first_name', 'last_name', 'email', 'timezone', 'tags', 'custom_fields', 'do_not_call', 'external_id'])
-
-interface ValidRow {
-  row: number
-  fields: ContactFields & { phone: string }
-}
-
-interface BatchOutcome {
-  created: number
-  updated: number
-  skipped: number
-  failed: number
-  errors: ImportRowError[]
-}
-
 async function* stagedChunks(context: ServiceContext, importId: string): AsyncIterable<Uint8Array> {
   for (let seq = 0; ; seq++) {
     const [chunk] = await context.db.select({ data: contactImportChunks.data }).from(contactImportChunks)
@@ -45,17 +23,6 @@ async function* stagedChunks(context: ServiceContext, importId: string): AsyncIt
     if (!chunk) return
     yield chunk.data
   }
-}
-
-/** One record as the fields a JSON client would have sent, or the reason it cannot be. */
-function recordInput(record: RawRecord, targets: readonly ColumnTarget[]): ContactInput | ImportRowError {
-  if (record.kind === 'unreadable') return { row: record.row, field: '', message: record.message }
-  if (record.kind === 'csv') return csvRowToInput(record.values, targets)
-  const value = record.value
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { row: record.row, field: '', message: 'is not a JSON object' }
-  const unknown = Object.keys(value).find((key) => !CONTACT_KEYS.has(key))
-  if (unknown) return { row: record.row, field: unknown, message: 'is not a contact field' }
-  return value as ContactInput
 }
 
 /**
@@ -155,147 +122,6 @@ class BatchWriter {
     await this.inFlight?.commit.catch(() => {})
     this.inFlight = null
   }
-}
-
-interface PreparedBatch {
-  valid: ValidRow[]
-  outcome: BatchOutcome
-}
-
-/** Checks and normalises a batch's rows (no database): what is valid, and what failed and why. */
-function prepareBatch(imp: ContactImportRow, batch: RawRecord[], targets: readonly ColumnTarget[]): PreparedBatch {
-  const outcome: BatchOutcome = { created: 0, updated: 0, skipped: 0, failed: 0, errors: [] }
-  const valid: ValidRow[] = []
-  const firstByPhone = new Map<string, number>()
-  const firstByExternalId = new Map<string, number>()
-  for (const record of batch) {
-    const input = recordInput(record, targets)
-    if ('message' in input) {
-      outcome.failed++
-      outcome.errors.push(input)
-      continue
-    }
-    const normalized = normalizeContact(input, { defaultCountry: (imp.defaultCountry ?? undefined) as CountryCode | undefined, requirePhone: true })
-    if (!normalized.ok) {
-      outcome.failed++
-      for (const problem of normalized.problems) outcome.errors.push({ row: record.row, field: problem.field, message: problem.message })
-      continue
-    }
-    const fields = normalized.fields as ValidRow['fields']
-    if (imp.tag) fields.tags = [...new Set([...(fields.tags ?? []), imp.tag])]
-    // A phone (or external id) twice in one batch would make one statement touch a row twice.
-    const earlier = firstByPhone.get(fields.phone) ?? (fields.external_id ? firstByExternalId.get(fields.external_id) : undefined)
-    if (earlier !== undefined) {
-      outcome.skipped++
-      outcome.errors.push({ row: record.row, field: firstByPhone.has(fields.phone) ? 'phone' : 'external_id', message: `duplicate of row ${earlier} in this file` })
-      continue
-    }
-    firstByPhone.set(fields.phone, record.row)
-    if (fields.external_id) firstByExternalId.set(fields.external_id, record.row)
-    valid.push({ row: record.row, fields })
-  }
-
-  return { valid, outcome }
-}
-
-/**
- * Writes a checked batch and its counters in one transaction, after taking the import row's lock
- * and checking `processed` is still `expected`; false (nothing written) if another run got there first.
- */
-async function commitBatch(context: ServiceContext, imp: ContactImportRow, expected: number, size: number, { valid, outcome }: PreparedBatch): Promise<boolean> {
-  const now = context.clock.now()
-  return context.db.transaction(async (tx) => {
-    const [locked] = await tx.select().from(contactImports).where(eq(contactImports.id, imp.id)).for('update')
-    // Another run got here first (a resumed job while this one still ran): it owns the import.
-    if (!locked || locked.status !== 'running' || locked.processed !== expected) return false
-
-    // An external id already on another contact (another phone) would fail the whole statement.
-    const externalIds = valid.flatMap((row) => (row.fields.external_id ? [row.fields.external_id] : []))
-    const taken = externalIds.length === 0 ? [] : await tx.select({ externalId: contacts.externalId, phone: contacts.phone, id: contacts.id, importId: contacts.importId, importRow: contacts.importRow })
-      .from(contacts).where(and(eq(contacts.accountId, imp.accountId), inArray(contacts.externalId, externalIds)))
-    const takenBy = new Map(taken.map((row) => [row.externalId!, row]))
-    const writable = valid.filter((row) => {
-      const owner = row.fields.external_id ? takenBy.get(row.fields.external_id) : undefined
-      if (!owner || owner.phone === row.fields.phone) return true
-      if (owner.importId === imp.id) {
-        outcome.skipped++
-        outcome.errors.push({ row: row.row, field: 'external_id', message: `duplicate of row ${owner.importRow} in this file` })
-      } else {
-        outcome.failed++
-        outcome.errors.push({ row: row.row, field: 'external_id', message: `belongs to contact ${owner.id}, which has another phone number` })
-      }
-      return false
-    })
-
-    if (writable.length > 0) {
-      const written = await writeContacts(tx, imp, writable, now)
-      const writtenPhones = new Set<string>()
-      for (const row of written) {
-        writtenPhones.add(row.phone)
-        if (row.inserted) outcome.created++
-        else outcome.updated++
-      }
-      const rest = writable.filter((row) => !writtenPhones.has(row.fields.phone))
-      if (rest.length > 0) {
-        const existing = await tx.select({ phone: contacts.phone, importId: contacts.importId, importRow: contacts.importRow }).from(contacts)
-          .where(and(eq(contacts.accountId, imp.accountId), inArray(contacts.phone, rest.map((row) => row.fields.phone))))
-        const byPhone = new Map(existing.map((row) => [row.phone, row]))
-        for (const row of rest) {
-          outcome.skipped++
-          const owner = byPhone.get(row.fields.phone)
-          if (owner?.importId === imp.id) outcome.errors.push({ row: row.row, field: 'phone', message: `duplicate of row ${owner.importRow} in this file` })
-        }
-      }
-    }
-
-    const room = Math.max(0, MAX_REPORTED_ERRORS - locked.errors.length)
-    await tx.update(contactImports).set({
-      processed: expected + size,
-      created: locked.created + outcome.created,
-      updated: locked.updated + outcome.updated,
-      skipped: locked.skipped + outcome.skipped,
-      failed: locked.failed + outcome.failed,
-      errors: room > 0 && outcome.errors.length > 0 ? [...locked.errors, ...outcome.errors.slice(0, room)] : locked.errors,
-      heartbeatAt: now,
-    }).where(eq(contactImports.id, imp.id))
-    return true
-  })
-}
-
-/**
- * One INSERT for the whole batch, its rows in one JSON parameter: building a query of thousands of
- * rows × fifteen columns through the query builder cost more than PostgreSQL's work on it.
- */
-async function writeContacts(tx: Transaction, imp: ContactImportRow, rows: ValidRow[], now: Date): Promise<{ phone: string; inserted: boolean }[]> {
-  const records = JSON.stringify(rows.map(({ row, fields }) => ({
-    id: newId('contact'), phone: fields.phone, first_name: fields.first_name ?? null, last_name: fields.last_name ?? null,
-    email: fields.email ?? null, timezone: fields.timezone ?? null, tags: fields.tags ?? [], custom_fields: fields.custom_fields ?? {},
-    do_not_call: fields.do_not_call ?? false, external_id: fields.external_id ?? null, import_row: row,
-  })))
-  const at = now.toISOString()
-  // Given fields replace, tags and custom fields merge, an opt-out is never lifted by a file; a
-  // contact this same import created is a duplicate in the file, not something to update.
-  const onConflict = imp.onConflict === 'update'
-    ? sql`do update set
-        first_name = coalesce(excluded.first_name, contacts.first_name),
-        last_name = coalesce(excluded.last_name, contacts.last_name),
-        email = coalesce(excluded.email, contacts.email),
-        timezone = coalesce(excluded.timezone, contacts.timezone),
-        tags = array(select distinct tag from unnest(contacts.tags || excluded.tags) as tag order by tag),
-        custom_fields = contacts.custom_fields || excluded.custom_fields,
-        do_not_call = contacts.do_not_call or excluded.do_not_call,
-        external_id = coalesce(excluded.external_id, contacts.external_id),
-        updated_at = ${at}::timestamptz
-      where contacts.import_id is distinct from ${imp.id}`
-    : sql`do nothing`
-  const result = await tx.execute(sql`
-    insert into contacts (id, account_id, phone, first_name, last_name, email, timezone, tags, custom_fields, do_not_call, external_id, import_id, import_row, created_at, updated_at)
-    select r.id, ${imp.accountId}, r.phone, r.first_name, r.last_name, r.email, r.timezone, r.tags, r.custom_fields, r.do_not_call, r.external_id, ${imp.id}, r.import_row, ${at}::timestamptz, ${at}::timestamptz
-    from jsonb_to_recordset(${records}::jsonb) as r(id text, phone text, first_name text, last_name text, email text, timezone text,
-      tags text[], custom_fields jsonb, do_not_call boolean, external_id text, import_row integer)
-    on conflict (account_id, phone) ${onConflict}
-    returning phone, (xmax = 0) as inserted`)
-  return rowsOf<{ phone: string; inserted: boolean }>(result)
 }
 
 async function finish(context: ServiceContext, imp: ContactImportRow, processed: number, end: { status: 'completed' | 'failed'; reason?: string }): Promise<void> {

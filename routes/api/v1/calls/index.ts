@@ -24,7 +24,7 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
         ...problemResponses('validation_failed', 'agent_not_found', 'contact_not_found', 'do_not_call', 'insufficient_credits', 'concurrency_limit', 'bad_request', 'payload_too_large', 'unsupported_media_type'),
       },
     },
-  }, async (request, reply) => reply.code(201).send(await calls.create(request.principal.account.id, request.body, request.actor)))
+  }, async (request, reply) => reply.code(201).send(await calls.create(request.principal.account.id, request.body)))
 
   fastify.get('/', {
     config: read,
@@ -56,7 +56,7 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       params: IdParamsSchema,
       response: { 200: Type.Ref(CallSchema), ...problemResponses('validation_failed', 'not_found', 'call_already_ended') },
     },
-  }, async (request) => calls.hangup(request.principal.account.id, request.params.id, request.actor))
+  }, async (request) => calls.hangup(request.principal.account.id, request.params.id))
 }
 
 export default defineGroup({
