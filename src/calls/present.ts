@@ -8,19 +8,28 @@ export type PublicCallRow = Omit<CallRow, 'accountId' | 'holdsSlot' | 'onCapacit
 const isoText = (column: PgColumn) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /**
- * The public call object, built by PostgreSQL for lists: a page of 100 calls spent most of its
- * CPU decoding rows — drizzle's per-column mapping and eight timestamps a row parsed into Dates
- * and formatted back (2.2 ms of service CPU a page). Here each row arrives already in its public
- * shape; `presentCall` is the same object for one call read through drizzle (a test holds the two
- * equal).
+ * The public call object as JSON text, built by PostgreSQL, for lists: a page of 100 calls weighs
+ * ~140 KB, nearly all transcripts, and the service spent its time parsing that JSON into objects,
+ * mapping columns, turning eight timestamps a row into Dates and back, and serialising it all again
+ * — allocation whose garbage collection was the list's p99. Here the row leaves PostgreSQL as the
+ * text the response carries (`pageJson` joins a page). Keys are in the order of the `Call` schema,
+ * analysis too (jsonb keeps its own key order), so a listed call is, byte for byte, what GET
+ * /calls/{id} serialises through that schema from `presentCall` — a test holds the two equal.
  */
-export const PUBLIC_CALL_SQL = sql`${calls.id} as id, ${calls.agentId} as agent_id, ${calls.agentVersion} as agent_version,
-  ${calls.contactId} as contact_id, ${calls.campaignId} as campaign_id, ${calls.to} as "to", ${calls.from} as "from",
-  ${calls.direction} as direction, ${calls.status} as status, ${calls.endReason} as end_reason, ${calls.answeredBy} as answered_by,
-  ${isoText(calls.createdAt)} as created_at, ${isoText(calls.scheduledAt)} as scheduled_at, ${isoText(calls.ringingAt)} as ringing_at,
-  ${isoText(calls.answeredAt)} as answered_at, ${isoText(calls.endedAt)} as ended_at, ${calls.durationSeconds} as duration_seconds,
-  ${calls.billableSeconds} as billable_seconds, ${calls.rate} as rate, ${calls.cost} as cost, ${calls.maxDurationSeconds} as max_duration_seconds,
-  ${calls.transcript} as transcript, ${calls.analysis} as analysis, ${calls.variables} as variables, ${calls.metadata} as metadata`
+export const PUBLIC_CALL_JSON = sql`json_build_object(
+  'id', ${calls.id}, 'agent_id', ${calls.agentId}, 'agent_version', ${calls.agentVersion},
+  'contact_id', ${calls.contactId}, 'campaign_id', ${calls.campaignId}, 'to', ${calls.to}, 'from', ${calls.from},
+  'direction', ${calls.direction}, 'status', ${calls.status}, 'end_reason', ${calls.endReason}, 'answered_by', ${calls.answeredBy},
+  'created_at', ${isoText(calls.createdAt)}, 'scheduled_at', ${isoText(calls.scheduledAt)}, 'ringing_at', ${isoText(calls.ringingAt)},
+  'answered_at', ${isoText(calls.answeredAt)}, 'ended_at', ${isoText(calls.endedAt)}, 'duration_seconds', ${calls.durationSeconds},
+  'billable_seconds', ${calls.billableSeconds}, 'rate', ${calls.rate}, 'cost', ${calls.cost}, 'max_duration_seconds', ${calls.maxDurationSeconds},
+  'transcript', ${calls.transcript},
+  'analysis', case when ${calls.analysis} is null or ${calls.analysis} = 'null'::jsonb then null else json_build_object(
+    'summary', ${calls.analysis} -> 'summary', 'outcome', ${calls.analysis} -> 'outcome', 'extracted', ${calls.analysis} -> 'extracted') end,
+  'variables', ${calls.variables}, 'metadata', ${calls.metadata})::text`
+
+/** The keyset position of a listed call (for the next cursor) beside its JSON text. */
+export const LISTED_CALL_SQL = sql`${calls.id} as id, ${isoText(calls.createdAt)} as created_at, ${PUBLIC_CALL_JSON} as json`
 
 export function presentCall(row: PublicCallRow) {
   const at = (date: Date | null) => date?.toISOString() ?? null

@@ -15,7 +15,7 @@ import type { Carrier } from './carrier.js'
 import { SimulatedCarrier } from './simulator.js'
 import { isLive, LIVE_STATUSES, type CallStatus } from './state-machine.js'
 import { CallLifecycle, TICK_BATCH } from './lifecycle.js'
-import { PUBLIC_CALL_SQL, presentCall, type PublicCall } from './present.js'
+import { LISTED_CALL_SQL, presentCall } from './present.js'
 import { contactValues, resolveVariables } from './variables.js'
 
 declare module '../service-context.js' {
@@ -174,12 +174,11 @@ export class CallService {
       page: query,
       filters: { status: query.status, agent_id: query.agent_id, contact_id: query.contact_id, campaign_id: query.campaign_id, to, ...created.filters },
       fetch: async ({ after, orderBy, limit }) => {
-        const result = await this.context.db.execute(sql`select ${PUBLIC_CALL_SQL} from ${calls}
+        const result = await this.context.db.execute(sql`select ${LISTED_CALL_SQL} from ${calls}
           where ${and(...conditions, after)} order by ${sql.join(orderBy, sql`, `)} limit ${limit}`)
-        // The keyset position of each row, for the next page's cursor.
-        return rowsOf<PublicCall>(result).map((row) => ({ ...row, createdAt: new Date(row.created_at), id: row.id }))
+        return rowsOf<{ id: string; created_at: string; json: string }>(result).map((row) => ({ id: row.id, createdAt: new Date(row.created_at), json: row.json }))
       },
-      present: ({ createdAt: _position, ...call }) => call,
+      present: (row) => row.json,
     })
   }
 

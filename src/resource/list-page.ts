@@ -26,6 +26,14 @@ export interface Page<T> {
   next_cursor: string | null
 }
 
+/**
+ * A page whose rows are already JSON text (a list that builds its objects in SQL, see calls'
+ * PUBLIC_CALL_JSON), as the response body: sent as it is, not parsed and serialised again.
+ */
+export function pageJson(page: Page<string>): string {
+  return `{"data":[${page.data.join(',')}],"has_more":${page.has_more},"next_cursor":${JSON.stringify(page.next_cursor)}}`
+}
+
 export interface CursorPosition {
   createdAt: Date
   id: string

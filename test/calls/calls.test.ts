@@ -3,7 +3,7 @@ import { ManualClock } from '../../src/clock.js'
 import { buildTestApp, call, createTestAccount } from '../helper/app.js'
 import { createAgent, createCall, createContact, fund } from '../helper/factories.js'
 import { expectProblem } from '../helper/problem.js'
-import { settleCalls } from '../helper/calls.js'
+import { advanceCalls, settleCalls } from '../helper/calls.js'
 
 t.test('calls API', async (t) => {
   const clock = new ManualClock(Date.parse('2026-06-01T12:00:00.000Z'))
@@ -53,6 +53,30 @@ t.test('calls API', async (t) => {
     const done = (await call(app, { url: `/api/v1/calls/${created.json().id}`, key: owner.key })).json()
     t.match(done, { status: 'completed', end_reason: 'customer_hangup' })
     t.ok(Date.parse(done.ringing_at) >= Date.parse(at), 'it rang at its time, not before')
+  })
+
+  t.test('a listed call is, byte for byte, what GET shows, in every state', async (t) => {
+    // Lists send JSON text PostgreSQL built; GET serialises the row through the Call schema.
+    // Awkward strings (quotes, backslashes, newlines, astral characters) and every null.
+    const awkward = { note: 'say "hi" \\ then\nleave 😀 ü', '': 'empty key' }
+    const first = { first_name: 'Zoë "Z"', order: 'E\\1' }
+    const scheduled = await createCall(app, owner.key, { agent_id: agent.id, to: '+14155550100', variables: first, metadata: awkward, scheduled_at: new Date(clock.now().getTime() + 86_400_000).toISOString() })
+    const ringing = await createCall(app, owner.key, { agent_id: agent.id, to: '+14155550102', variables: first })
+    const talking = await createCall(app, owner.key, { agent_id: agent.id, to: '+14155550106', variables: first, metadata: awkward })
+    await advanceCalls(app, clock, 5_000)
+    const queued = await createCall(app, owner.key, { agent_id: agent.id, to: '+14155550100', variables: first })
+    const page = await call(app, { url: '/api/v1/calls?limit=100', key: owner.key })
+    t.equal(page.statusCode, 200)
+    t.equal(page.headers['content-type'], 'application/json; charset=utf-8')
+    t.ok(page.headers['x-ratelimit-limit'], 'with the headers every API response carries')
+    const listed = page.json().data as { id: string; status: string }[]
+    const states = new Map(listed.map((c) => [c.id, c.status]))
+    t.same([scheduled.id, ringing.id, talking.id, queued.id].map((id) => states.get(id)), ['scheduled', 'ringing', 'in_progress', 'queued'])
+    for (const item of listed) {
+      const single = await call(app, { url: `/api/v1/calls/${item.id}`, key: owner.key })
+      t.equal(JSON.stringify(item), single.body, `${item.id} (${item.status}): listed as GET shows it`)
+    }
+    await settleCalls(app, clock)
   })
 
   t.test('list: newest first, every filter, cursors bound to their filters', async (t) => {
