@@ -104,6 +104,27 @@ t.test('NDJSON, mappings, and files that cannot be imported', async (t) => {
   t.equal((await app.database.db.select().from(contactImports)).filter((row) => row.status === 'uploading').length, 0, 'refusals leave no upload behind')
 })
 
+t.test('a file of many staged chunks comes back byte for byte, multibyte characters across every boundary', async (t) => {
+  const { app } = await buildTestApp(t, { IMPORT_BATCH_SIZE: 2_000 })
+  const account = await createTestAccount(app)
+  // ~700 KB: three 256 KB staging chunks, each read back in 32 KB pieces. Names of 2-, 3- and
+  // 4-byte UTF-8 characters of varying length put a character across chunk and piece boundaries.
+  const name = (i: number) => `Zoë${'€'.repeat(i % 7)}${'😀'.repeat(i % 5)}${'x'.repeat(i % 3)} ${i}`
+  const rows = Array.from({ length: 12_000 }, (_, i) => `+1415${2_000_000 + i},${name(i)},Ünal,z${i}@example.com,"a;b",p`)
+  const file = csv(rows)
+  t.ok(Buffer.byteLength(file) > 2 * 256 * 1024, `${Buffer.byteLength(file)} bytes`)
+  const done = await importContacts(app, account.key, file)
+  t.match(done, { status: 'completed', bytes: Buffer.byteLength(file), processed: 12_000, created: 12_000, failed: 0, skipped: 0 })
+  const stored = await app.database.db.select({ phone: contacts.phone, firstName: contacts.firstName, lastName: contacts.lastName }).from(contacts)
+  const byPhone = new Map(stored.map((row) => [row.phone, row]))
+  const wrong = Array.from({ length: 12_000 }, (_, i) => i).filter((i) => {
+    const row = byPhone.get(`+1415${2_000_000 + i}`)
+    return row?.firstName !== name(i) || row.lastName !== 'Ünal'
+  })
+  t.same(wrong, [], 'every name exactly as sent')
+  t.same(await app.database.db.select().from(contactImportChunks), [], 'staging is gone once the import ends')
+})
+
 t.test('a file over IMPORT_MAX_BYTES is a 413 and writes nothing, whether it says its length or not', async (t) => {
   const { app } = await buildTestApp(t, { IMPORT_MAX_BYTES: 2_048 })
   const account = await createTestAccount(app)
