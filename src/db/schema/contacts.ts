@@ -88,8 +88,8 @@ export const contactImports = pgTable('contact_imports', {
 ])
 
 /**
- * The uploaded file, as it arrived, in chunks of about a megabyte: durable staging, written in the
- * upload's transaction and read back by the import job. Deleted when the import ends.
+ * The uploaded file, as it arrived, in chunks of 256 KB: durable staging, written by binary COPY as
+ * the upload streams in and read back by the import job. Deleted when the import ends.
  */
 export const contactImportChunks = pgTable('contact_import_chunks', {
   importId: text('import_id').notNull(),
