@@ -107,7 +107,7 @@ t.test('NDJSON, mappings, and files that cannot be imported', async (t) => {
 t.test('a file of many staged chunks comes back byte for byte, multibyte characters across every boundary', async (t) => {
   const { app } = await buildTestApp(t, { IMPORT_BATCH_SIZE: 2_000 })
   const account = await createTestAccount(app)
-  // ~700 KB: three 256 KB staging chunks, each read back in 32 KB pieces. Names of 2-, 3- and
+  // ~880 KB: four 256 KB staging chunks, each read back in 32 KB pieces. Names of 2-, 3- and
   // 4-byte UTF-8 characters of varying length put a character across chunk and piece boundaries.
   const name = (i: number) => `Zoë${'€'.repeat(i % 7)}${'😀'.repeat(i % 5)}${'x'.repeat(i % 3)} ${i}`
   const rows = Array.from({ length: 12_000 }, (_, i) => `+1415${2_000_000 + i},${name(i)},Ünal,z${i}@example.com,"a;b",p`)
