@@ -167,7 +167,10 @@ type Outcome = { ok: true } | { ok: false; timedOut: boolean; error: unknown }
 async function withDeadline(work: Promise<unknown>, ms: number): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<Outcome>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, timedOut: true, error: new DatabaseUnavailableError(`no answer within ${ms} ms`) }), ms)
+    // After the event loop stalled (a long synchronous task, a starved CPU), this timer runs before
+    // the poll phase reads an answer that arrived meanwhile: let I/O run once (setImmediate runs
+    // after it) before calling it a timeout, or a busy process would take the database for dead.
+    timer = setTimeout(() => setImmediate(() => resolve({ ok: false, timedOut: true, error: new DatabaseUnavailableError(`no answer within ${ms} ms`) })), ms)
   })
   try {
     return await Promise.race([work.then((): Outcome => ({ ok: true }), (error: unknown): Outcome => ({ ok: false, timedOut: false, error })), deadline])
