@@ -21,10 +21,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Sql } from 'postgres'
 import { PROJECT_ROOT } from '../src/paths.js'
-import { connect, recreateDatabase, siblingDatabaseUrl } from './database.js'
-import { DATABASE_URL, PEPPER, QUICK, log, serviceOutput, withService } from './harness.js'
-import { runLoad, urlOfPage, type LoadResult } from './load.js'
-import { formatDuration, writeSummary, type Target } from './report.js'
+import { connect } from './database.js'
+import { PEPPER, QUICK, log, reportSection, sectionDatabase, serviceOutput, withService } from './harness.js'
+import { LIST_LOAD, measureList, urlOfPage, type LoadResult } from './load.js'
+import { formatDuration, type Target } from './report.js'
 import { BENCH_LIMITS, openOperatorApp } from './seed.js'
 import type { RunningService } from './server-process.js'
 
@@ -47,7 +47,6 @@ const DEEP_PAGE = QUICK ? 500 : 5_000
 /** A tenth of the calls run each agent: page 500 is half way through one agent's 100,000. */
 const AGENT_DEEP_PAGE = QUICK ? 50 : 500
 /** Two clients each with one request in flight, as in the contacts section. */
-const LIST_LOAD = { connections: 2, warmupSeconds: QUICK ? 1 : 2, seconds: QUICK ? 3 : 8 }
 
 const TARGET_LATENESS_P99_MS = 1_000
 const TARGET_LIST_P99_MS = 15
@@ -469,12 +468,7 @@ async function listCalls({ databaseUrl, sql, accounts, errors }: Bench): Promise
     const lists: ListRun[] = []
     for (const page of pages) {
       const responseBytes = (await (await fetch(page.url, { headers: auth })).arrayBuffer()).byteLength
-      const warmup = await runLoad({ url: page.url, headers: auth, connections: LIST_LOAD.connections, seconds: LIST_LOAD.warmupSeconds })
-      const cpuBefore = service.cpuSeconds()
-      const result = await runLoad({ url: page.url, headers: auth, connections: LIST_LOAD.connections, seconds: LIST_LOAD.seconds })
-      const cpuAfter = service.cpuSeconds()
-      const serviceCpuMsPerRequest = cpuBefore === null || cpuAfter === null || result.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / result.requests
-      errors.add(warmup.errors + result.errors)
+      const { result, serviceCpuMsPerRequest } = await measureList(service, page.url, auth, errors)
       lists.push({ label: page.label, responseBytes, result, serviceCpuMsPerRequest, loadAverage: os.loadavg()[0] ?? 0 })
       log(`GET /api/v1/calls?limit=100, ${page.label}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}, service CPU ${serviceCpuMsPerRequest?.toFixed(2) ?? 'n/a'} ms/req, ${Math.round(responseBytes / 1024)} KB a page, load avg ${os.loadavg()[0]!.toFixed(1)}`)
     }
@@ -495,9 +489,7 @@ export interface CallsSummary {
 }
 
 export async function callsBench(errors: { add(count: number): void }): Promise<void> {
-  const databaseUrl = siblingDatabaseUrl(DATABASE_URL, 'calls')
-  const name = await recreateDatabase(databaseUrl)
-  log(`recreated database ${name}`)
+  const databaseUrl = await sectionDatabase('calls')
   // The operator app is built as the server is, background work included: its scheduler would
   // advance calls too (from this process, a hidden extra instance). So it makes the accounts and
   // closes before any call exists; the services measured are the only instances.
@@ -534,10 +526,7 @@ export async function callsBench(errors: { add(count: number): void }): Promise<
       lists,
       targets: callTargets(concurrent, shared, lists),
     }
-    process.stdout.write(`${formatCalls(full)}\n`)
-    for (const output of serviceOutput.slice(outputBefore)) process.stdout.write(`\nservice output during the run (warn and above):\n${output}\n`)
-    writeSummary(RESULTS_PATH, full)
-    process.stdout.write(`results: ${RESULTS_PATH}\n`)
+    reportSection(formatCalls(full), full, RESULTS_PATH, outputBefore)
   } finally {
     await sql.end({ timeout: 5 })
   }

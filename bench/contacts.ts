@@ -17,10 +17,10 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { PROJECT_ROOT } from '../src/paths.js'
-import { connect, recreateDatabase, siblingDatabaseUrl } from './database.js'
-import { DATABASE_URL, PEPPER, QUICK, log, serviceOutput, withService } from './harness.js'
-import { runLoad, urlOfPage, type LoadResult } from './load.js'
-import { formatDuration, writeSummary, type Target } from './report.js'
+import { connect } from './database.js'
+import { PEPPER, QUICK, log, reportSection, sectionDatabase, serviceOutput, withService } from './harness.js'
+import { LIST_LOAD, measureList, urlOfPage, type LoadResult } from './load.js'
+import { formatDuration, type Target } from './report.js'
 import { createBenchAccounts, openOperatorApp } from './seed.js'
 
 const IMPORT_ROWS = QUICK ? 10_000 : 100_000
@@ -30,7 +30,6 @@ const DEEP_PAGE = QUICK ? 500 : 5_000
 const FILTER_TAG = 'tier-3'
 const TAG_DEEP_PAGE = QUICK ? 50 : 500
 /** Two clients each with one request in flight: a busy customer, not a saturation test (that is the front door's section). */
-const LIST_LOAD = { connections: 2, warmupSeconds: QUICK ? 1 : 2, seconds: QUICK ? 3 : 8 }
 const SAMPLE_EVERY_MS = 100
 
 const TARGET_IMPORT_ROWS_PER_SECOND = 50_000
@@ -135,9 +134,7 @@ export interface ContactsSummary {
 }
 
 export async function contactsBench(errors: { add(count: number): void }): Promise<void> {
-  const databaseUrl = siblingDatabaseUrl(DATABASE_URL, 'contacts')
-  const name = await recreateDatabase(databaseUrl)
-  log(`recreated database ${name}`)
+  const databaseUrl = await sectionDatabase('contacts')
   const handle = await openOperatorApp(databaseUrl, PEPPER, join(PROJECT_ROOT, '.data'))
   const sql = connect(databaseUrl)
   const outputBefore = serviceOutput.length
@@ -186,12 +183,7 @@ export async function contactsBench(errors: { add(count: number): void }): Promi
       ]
       const lists: ListRun[] = []
       for (const page of pages) {
-        const warmup = await runLoad({ url: page.url, headers: auth, connections: LIST_LOAD.connections, seconds: LIST_LOAD.warmupSeconds })
-        const cpuBefore = service.cpuSeconds()
-        const result = await runLoad({ url: page.url, headers: auth, connections: LIST_LOAD.connections, seconds: LIST_LOAD.seconds })
-        const cpuAfter = service.cpuSeconds()
-        const serviceCpuMsPerRequest = cpuBefore === null || cpuAfter === null || result.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / result.requests
-        errors.add(warmup.errors + result.errors)
+        const { result, serviceCpuMsPerRequest } = await measureList(service, page.url, auth, errors)
         lists.push({ label: page.label, result, serviceCpuMsPerRequest })
         log(`GET /api/v1/contacts?limit=100, ${page.label}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}, service CPU ${serviceCpuMsPerRequest?.toFixed(2) ?? 'n/a'} ms/req`)
       }
@@ -206,10 +198,7 @@ export async function contactsBench(errors: { add(count: number): void }): Promi
       lists: summary.lists,
       targets: contactTargets(summary.imported, summary.copyFloor, summary.large, summary.lists),
     }
-    process.stdout.write(`${formatContacts(full)}\n`)
-    for (const output of serviceOutput.slice(outputBefore)) process.stdout.write(`\nservice output during the run (warn and above):\n${output}\n`)
-    writeSummary(RESULTS_PATH, full)
-    process.stdout.write(`results: ${RESULTS_PATH}\n`)
+    reportSection(formatContacts(full), full, RESULTS_PATH, outputBefore)
   } finally {
     await sql.end({ timeout: 5 })
     await handle.close()

@@ -1,4 +1,5 @@
-import { formatDuration } from './report.js'
+import { recreateDatabase, siblingDatabaseUrl } from './database.js'
+import { formatDuration, writeSummary } from './report.js'
 import { startService, type RunningService } from './server-process.js'
 
 /** What every bench section shares: where the services live, the pepper, the log, the services' output. */
@@ -25,4 +26,22 @@ export async function withService<T>(env: Record<string, string>, work: (service
     const output = service.output()
     if (output) serviceOutput.push(output)
   }
+}
+
+/** A section's own database (DATABASE_URL's name + `_suffix`), dropped and recreated; its URL. */
+export async function sectionDatabase(suffix: string): Promise<string> {
+  const databaseUrl = siblingDatabaseUrl(DATABASE_URL, suffix)
+  log(`recreated database ${await recreateDatabase(databaseUrl)}`)
+  return databaseUrl
+}
+
+/**
+ * A section's end: its report, what the services wrote since `outputBefore` (an index into
+ * serviceOutput), and the summary as JSON at `resultsPath`.
+ */
+export function reportSection(report: string, summary: object, resultsPath: string, outputBefore: number): void {
+  process.stdout.write(`${report}\n`)
+  for (const output of serviceOutput.slice(outputBefore)) process.stdout.write(`\nservice output during the run (warn and above):\n${output}\n`)
+  writeSummary(resultsPath, summary)
+  process.stdout.write(`results: ${resultsPath}\n`)
 }

@@ -1,4 +1,6 @@
 import autocannon from 'autocannon'
+import { QUICK } from './harness.js'
+import type { RunningService } from './server-process.js'
 
 export interface LoadOptions {
   url: string
@@ -90,4 +92,26 @@ export async function urlOfPage(baseUrl: string, key: string, path: string, quer
     url = `${baseUrl}${path}?${query}&cursor=${encodeURIComponent(body.next_cursor)}`
   }
   return url
+}
+
+/** How every section loads a list page: 2 connections (an API client's pool), after a warm-up. */
+export const LIST_LOAD = { connections: 2, warmupSeconds: QUICK ? 1 : 2, seconds: QUICK ? 3 : 8 }
+
+export interface ListMeasurement {
+  result: LoadResult
+  /** The service's own CPU per request over the measured run (null where /proc cannot tell). */
+  serviceCpuMsPerRequest: number | null
+}
+
+/** One list page under LIST_LOAD: a warm-up run, then the measured run with the service's CPU. */
+export async function measureList(service: RunningService, url: string, headers: Record<string, string>, errors: { add(count: number): void }): Promise<ListMeasurement> {
+  const warmup = await runLoad({ url, headers, connections: LIST_LOAD.connections, seconds: LIST_LOAD.warmupSeconds })
+  const cpuBefore = service.cpuSeconds()
+  const result = await runLoad({ url, headers, connections: LIST_LOAD.connections, seconds: LIST_LOAD.seconds })
+  const cpuAfter = service.cpuSeconds()
+  errors.add(warmup.errors + result.errors)
+  return {
+    result,
+    serviceCpuMsPerRequest: cpuBefore === null || cpuAfter === null || result.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / result.requests,
+  }
 }

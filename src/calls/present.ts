@@ -62,4 +62,3 @@ export function presentCall(row: PublicCallRow) {
   }
 }
 
-export type PublicCall = ReturnType<typeof presentCall>
