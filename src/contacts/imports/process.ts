@@ -5,7 +5,7 @@ import { appendEvent } from '../../outbox/outbox.js'
 import { JobInterruptedError } from '../../jobs/queue.js'
 import type { ServiceContext } from '../../service-context.js'
 import { columnTargets, type ColumnTarget } from './mapping.js'
-import { commitBatch, prepareBatch } from './batch.js'
+import { BatchBuilder, commitBatch, type PreparedBatch } from './batch.js'
 import { UnreadableFileError, readCsv, readNdjson, type RawRecord } from './records.js'
 import { presentImport } from './service.js'
 
@@ -68,24 +68,23 @@ export async function processImport(context: ServiceContext, importId: string): 
     } else {
       records = readNdjson(stagedChunks(context, importId))
     }
-    let batch: RawRecord[] = []
+    const batch = new BatchBuilder(imp, targets)
     for await (const record of records) {
       if (record.row <= writer.processed) continue
-      batch.push(record)
+      batch.add(record)
       if (batch.length >= context.config.IMPORT_BATCH_SIZE) {
         // The instance is stopping: end at this batch boundary; the retry resumes after `processed`.
         if (context.stopping.aborted) {
           await writer.settle()
           throw new ImportInterruptedError(importId, writer.processed)
         }
-        if (!(await writer.write(batch, targets))) return
-        batch = []
+        if (!(await writer.write(batch.take()))) return
         // PGlite answers in-process without ever leaving the event loop's turn: without a yield, an
         // import on the embedded default would hold every request (and timer) until it finished.
         await new Promise((resolve) => setImmediate(resolve))
       }
     }
-    if (batch.length > 0 && !(await writer.write(batch, targets))) return
+    if (batch.length > 0 && !(await writer.write(batch.take()))) return
     if (!(await writer.settle())) return
     await finish(context, imp, writer.processed, { status: 'completed' })
   } catch (error) {
@@ -110,14 +109,16 @@ class BatchWriter {
     this.processed = imp.processed
   }
 
-  /** Checks `batch` now, then commits it once the previous batch has; false if another run owns the import. */
-  async write(batch: RawRecord[], targets: readonly ColumnTarget[]): Promise<boolean> {
-    const prepared = prepareBatch(this.imp, batch, targets)
+  /**
+   * Commits a checked batch once the previous batch has; false if another run owns the import.
+   * Only the checked form waits here (see ValidRow in batch.ts): the raw records are garbage by then.
+   */
+  async write(prepared: PreparedBatch): Promise<boolean> {
     if (!(await this.settle())) return false
-    const commit = commitBatch(this.context, this.imp, this.processed, batch.length, prepared)
+    const commit = commitBatch(this.context, this.imp, this.processed, prepared)
     // Awaited by the next write, settle() or abandon(); never left to reject unobserved.
     commit.catch(() => {})
-    this.inFlight = { commit, size: batch.length }
+    this.inFlight = { commit, size: prepared.size }
     return true
   }
 
