@@ -1,11 +1,8 @@
 import { sql } from 'drizzle-orm'
-import type { PgColumn } from 'drizzle-orm/pg-core'
 import { calls, type CallRow } from '../db/schema/index.js'
+import { isoText } from '../resource/list-page.js'
 
 export type PublicCallRow = Omit<CallRow, 'accountId' | 'holdsSlot' | 'onCapacity' | 'sequence' | 'elapsedSeconds' | 'pending' | 'dueAt' | 'updatedAt'>
-
-/** ISO 8601 UTC with milliseconds, as Date#toISOString writes it, formatted by PostgreSQL. */
-const isoText = (column: PgColumn) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /**
  * The public call object as JSON text, built by PostgreSQL, for lists: a page of 100 calls weighs

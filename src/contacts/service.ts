@@ -2,6 +2,7 @@ import { and, eq, or, sql, type SQL } from 'drizzle-orm'
 import type { CountryCode } from 'libphonenumber-js'
 import { contacts, type ContactRow } from '../db/schema/index.js'
 import type { Executor, Transaction } from '../db/executor.js'
+import { rowsOf } from '../db/rows.js'
 import { ApiError, type FieldError } from '../errors.js'
 import { newId } from '../ids.js'
 import { recordAudit, type Actor } from '../audit/record.js'
@@ -11,27 +12,11 @@ import { auditedUpdate } from '../resource/audited-update.js'
 import type { ServiceContext } from '../service-context.js'
 import { normalizeContact, normalizePhone, type ContactFields, type ContactInput, type FieldProblem } from './normalize.js'
 import { ContactImports } from './imports/service.js'
+import { LISTED_CONTACT_SQL, presentContact } from './present.js'
 
 declare module '../service-context.js' {
   interface ServiceRegistry {
     contacts: ContactService
-  }
-}
-
-export function presentContact(row: ContactRow) {
-  return {
-    id: row.id,
-    phone: row.phone,
-    first_name: row.firstName,
-    last_name: row.lastName,
-    email: row.email,
-    timezone: row.timezone,
-    tags: row.tags,
-    custom_fields: row.customFields,
-    do_not_call: row.doNotCall,
-    external_id: row.externalId,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
   }
 }
 
@@ -149,8 +134,12 @@ export class ContactService {
       columns: contacts,
       page: query,
       filters: { q: query.q, tag: query.tag, phone, external_id: query.external_id, do_not_call: query.do_not_call, ...created.filters },
-      fetch: ({ after, orderBy, limit }) => this.context.db.select().from(contacts).where(and(...conditions, after)).orderBy(...orderBy).limit(limit),
-      present: presentContact,
+      fetch: async ({ after, orderBy, limit }) => {
+        const result = await this.context.db.execute(sql`select ${LISTED_CONTACT_SQL} from ${contacts}
+          where ${and(...conditions, after)} order by ${sql.join(orderBy, sql`, `)} limit ${limit}`)
+        return rowsOf<{ id: string; created_at: string; json: string }>(result).map((row) => ({ id: row.id, createdAt: new Date(row.created_at), json: row.json }))
+      },
+      present: (row) => row.json,
     })
   }
 

@@ -34,6 +34,9 @@ export function pageJson(page: Page<string>): string {
   return `{"data":[${page.data.join(',')}],"has_more":${page.has_more},"next_cursor":${JSON.stringify(page.next_cursor)}}`
 }
 
+/** A timestamp as ISO 8601 UTC with milliseconds, as Date#toISOString writes it, formatted by PostgreSQL. */
+export const isoText = (column: PgColumn): SQL => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
 export interface CursorPosition {
   createdAt: Date
   id: string

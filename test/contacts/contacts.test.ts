@@ -68,6 +68,31 @@ t.test('contacts API', async (t) => {
     t.same(audit.filter((entry: { target_id: string }) => entry.target_id === contact.id).map((entry: { action: string }) => entry.action), ['contact.deleted', 'contact.updated', 'contact.created'])
   })
 
+  t.test('a listed contact is, byte for byte, what GET shows', async (t) => {
+    // Lists send JSON text PostgreSQL built; GET serialises the row through the Contact schema.
+    // Awkward strings (quotes, backslashes, astral characters; a custom field may hold a tab or a
+    // newline), every null, custom fields of each type (numbers jsonb spells otherwise: 1e21,
+    // 1e-7) with keys in an order jsonb changes, and the opt-out set.
+    const account = await createTestAccount(app)
+    const awkward = await createContact(app, account.key, {
+      phone: '+14155550150', first_name: 'Zoë "Z" \\ 😀', last_name: 'O\'Brien-Smith', email: 'zoe@example.com', timezone: 'Europe/Paris',
+      tags: ['a "tag"', 'ü\\', '😀'], custom_fields: { zeta: 'last', a: 1.5, plan: 'gold', visits: 3, big: 1e21, tiny: 1e-7, active: false, note: 'tab\there\nand a line' },
+      do_not_call: true, external_id: 'crm "42"',
+    })
+    const bare = await createContact(app, account.key, { phone: '+14155550151' })
+    const page = await call(app, { url: '/api/v1/contacts?limit=100', key: account.key })
+    t.equal(page.statusCode, 200)
+    t.equal(page.headers['content-type'], 'application/json; charset=utf-8')
+    t.ok(page.headers['x-ratelimit-limit'], 'with the headers every API response carries')
+    const listed = page.json().data as { id: string }[]
+    t.same(listed.map((contact) => contact.id).sort(), [bare.id, awkward.id].sort())
+    for (const item of listed) {
+      const single = await call(app, { url: `/api/v1/contacts/${item.id}`, key: account.key })
+      t.equal(JSON.stringify(item), single.body, `${item.id}: listed as GET shows it`)
+    }
+    t.same(listed.find((contact) => contact.id === awkward.id), awkward, 'and as it was created')
+  })
+
   t.test('filters: q, tag, phone, external_id, do_not_call, created range; cursors keep their filters', async (t) => {
     const account = await createTestAccount(app)
     const make = (body: Record<string, unknown>) => createContact(app, account.key, body)
