@@ -10,7 +10,7 @@ export type PublicCallRow = Omit<CallRow, 'accountId' | 'holdsSlot' | 'onCapacit
  * mapping columns, turning eight timestamps a row into Dates and back, and serialising it all again
  * — allocation whose garbage collection was the list's p99. Here the row leaves PostgreSQL as the
  * text the response carries (`pageJson` joins a page). Keys are in the order of the `Call` schema,
- * analysis too (jsonb keeps its own key order), so a listed call is, byte for byte, what GET
+ * analysis too (jsonb keeps its own key order), so a listed call parses to exactly what GET
  * /calls/{id} serialises through that schema from `presentCall` — a test holds the two equal.
  */
 export const PUBLIC_CALL_JSON = sql`json_build_object(

@@ -7,8 +7,10 @@ import { isoText } from '../resource/list-page.js'
  * a page of 100 contacts cost the service ~1.2–2.4 ms of CPU mapping rows to objects, turning two
  * timestamps a row into Dates and back and serialising it all, and that CPU and its garbage were
  * the list's p99 on two cores. Keys are in the order of the `Contact` schema, so a listed contact
- * is, byte for byte, what GET /contacts/{id} serialises from `presentContact` (custom_fields keep
- * jsonb's key order either way) — a test holds the two equal.
+ * parses to exactly what GET /contacts/{id} serialises from `presentContact`: the same keys in the
+ * same order (custom_fields keep jsonb's key order either way) and the same values — a test holds
+ * the two equal. Only the spelling differs: PostgreSQL puts spaces after `:` and `,`, and writes a
+ * number of 1e21 or more in full where JavaScript writes `1e+21`.
  */
 export const PUBLIC_CONTACT_JSON = sql`json_build_object(
   'id', ${contacts.id}, 'phone', ${contacts.phone}, 'first_name', ${contacts.firstName}, 'last_name', ${contacts.lastName},

@@ -55,7 +55,7 @@ t.test('calls API', async (t) => {
     t.ok(Date.parse(done.ringing_at) >= Date.parse(at), 'it rang at its time, not before')
   })
 
-  t.test('a listed call is, byte for byte, what GET shows, in every state', async (t) => {
+  t.test('a listed call parses to exactly what GET shows (keys, their order, values), in every state', async (t) => {
     // Lists send JSON text PostgreSQL built; GET serialises the row through the Call schema.
     // Awkward strings (quotes, backslashes, newlines, astral characters) and every null.
     const awkward = { note: 'say "hi" \\ then\nleave 😀 ü', '': 'empty key' }
