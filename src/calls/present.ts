@@ -9,7 +9,7 @@ export type PublicCallRow = Omit<CallRow, 'accountId' | 'holdsSlot' | 'onCapacit
  * ~140 KB, nearly all transcripts, and the service spent its time parsing that JSON into objects,
  * mapping columns, turning eight timestamps a row into Dates and back, and serialising it all again
  * — allocation whose garbage collection was the list's p99. Here the row leaves PostgreSQL as the
- * text the response carries (`pageJson` joins a page). Keys are in the order of the `Call` schema,
+ * text the response carries (`listJsonPage` lists it, `pageJson` joins a page). Keys are in the order of the `Call` schema,
  * analysis too (jsonb keeps its own key order), so a listed call parses to exactly what GET
  * /calls/{id} serialises through that schema from `presentCall` — a test holds the two equal.
  */
@@ -24,9 +24,6 @@ export const PUBLIC_CALL_JSON = sql`json_build_object(
   'analysis', case when ${calls.analysis} is null or ${calls.analysis} = 'null'::jsonb then null else json_build_object(
     'summary', ${calls.analysis} -> 'summary', 'outcome', ${calls.analysis} -> 'outcome', 'extracted', ${calls.analysis} -> 'extracted') end,
   'variables', ${calls.variables}, 'metadata', ${calls.metadata})::text`
-
-/** The keyset position of a listed call (for the next cursor) beside its JSON text. */
-export const LISTED_CALL_SQL = sql`${calls.id} as id, ${isoText(calls.createdAt)} as created_at, ${PUBLIC_CALL_JSON} as json`
 
 export function presentCall(row: PublicCallRow) {
   const at = (date: Date | null) => date?.toISOString() ?? null

@@ -1,11 +1,10 @@
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm'
-import { rowsOf } from '../db/rows.js'
 import { accounts, calls, contacts, type CallRow, type ContactRow } from '../db/schema/index.js'
 import type { Transaction } from '../db/executor.js'
 import { ApiError, invalidFields, type FieldError } from '../errors.js'
 import { newId } from '../ids.js'
 import { callRateFor, concurrentCallsFor } from '../plans.js'
-import { createdRange, listPage, type ListQuery } from '../resource/list-page.js'
+import { createdRange, listJsonPage, type ListQuery } from '../resource/list-page.js'
 import { findOwned } from '../resource/find-owned.js'
 import { parseTimestamp } from '../http/problem.js'
 import { normalizePhone } from '../contacts/normalize.js'
@@ -15,7 +14,7 @@ import type { Carrier } from './carrier.js'
 import { SimulatedCarrier } from './simulator.js'
 import { isLive, LIVE_STATUSES, type CallStatus } from './state-machine.js'
 import { CallLifecycle, TICK_BATCH } from './lifecycle.js'
-import { LISTED_CALL_SQL, presentCall } from './present.js'
+import { PUBLIC_CALL_JSON, presentCall } from './present.js'
 import { contactValues, resolveVariables } from './variables.js'
 
 declare module '../service-context.js' {
@@ -169,16 +168,12 @@ export class CallService {
       to !== undefined ? eq(calls.to, to) : undefined,
       ...created.conditions,
     ]
-    return listPage({
-      columns: calls,
+    return listJsonPage(this.context.db, {
+      table: calls,
+      json: PUBLIC_CALL_JSON,
+      conditions,
       page: query,
       filters: { status: query.status, agent_id: query.agent_id, contact_id: query.contact_id, campaign_id: query.campaign_id, to, ...created.filters },
-      fetch: async ({ after, orderBy, limit }) => {
-        const result = await this.context.db.execute(sql`select ${LISTED_CALL_SQL} from ${calls}
-          where ${and(...conditions, after)} order by ${sql.join(orderBy, sql`, `)} limit ${limit}`)
-        return rowsOf<{ id: string; created_at: string; json: string }>(result).map((row) => ({ id: row.id, createdAt: new Date(row.created_at), json: row.json }))
-      },
-      present: (row) => row.json,
     })
   }
 

@@ -18,9 +18,6 @@ export const PUBLIC_CONTACT_JSON = sql`json_build_object(
   'do_not_call', ${contacts.doNotCall}, 'external_id', ${contacts.externalId},
   'created_at', ${isoText(contacts.createdAt)}, 'updated_at', ${isoText(contacts.updatedAt)})::text`
 
-/** The keyset position of a listed contact (for the next cursor) beside its JSON text. */
-export const LISTED_CONTACT_SQL = sql`${contacts.id} as id, ${isoText(contacts.createdAt)} as created_at, ${PUBLIC_CONTACT_JSON} as json`
-
 export function presentContact(row: ContactRow) {
   return {
     id: row.id,

@@ -2,17 +2,16 @@ import { and, eq, or, sql, type SQL } from 'drizzle-orm'
 import type { CountryCode } from 'libphonenumber-js'
 import { contacts, type ContactRow } from '../db/schema/index.js'
 import type { Executor, Transaction } from '../db/executor.js'
-import { rowsOf } from '../db/rows.js'
 import { ApiError, type FieldError } from '../errors.js'
 import { newId } from '../ids.js'
 import { recordAudit, type Actor } from '../audit/record.js'
-import { createdRange, listPage, type ListQuery } from '../resource/list-page.js'
+import { createdRange, listJsonPage, type ListQuery } from '../resource/list-page.js'
 import { findOwned } from '../resource/find-owned.js'
 import { auditedUpdate } from '../resource/audited-update.js'
 import type { ServiceContext } from '../service-context.js'
 import { normalizeContact, normalizePhone, type ContactFields, type ContactInput, type FieldProblem } from './normalize.js'
 import { ContactImports } from './imports/service.js'
-import { LISTED_CONTACT_SQL, presentContact } from './present.js'
+import { PUBLIC_CONTACT_JSON, presentContact } from './present.js'
 
 declare module '../service-context.js' {
   interface ServiceRegistry {
@@ -130,16 +129,12 @@ export class ContactService {
         sql`${contacts.phone} like ${prefixPattern(query.q)}`,
       ))
     }
-    return listPage({
-      columns: contacts,
+    return listJsonPage(this.context.db, {
+      table: contacts,
+      json: PUBLIC_CONTACT_JSON,
+      conditions,
       page: query,
       filters: { q: query.q, tag: query.tag, phone, external_id: query.external_id, do_not_call: query.do_not_call, ...created.filters },
-      fetch: async ({ after, orderBy, limit }) => {
-        const result = await this.context.db.execute(sql`select ${LISTED_CONTACT_SQL} from ${contacts}
-          where ${and(...conditions, after)} order by ${sql.join(orderBy, sql`, `)} limit ${limit}`)
-        return rowsOf<{ id: string; created_at: string; json: string }>(result).map((row) => ({ id: row.id, createdAt: new Date(row.created_at), json: row.json }))
-      },
-      present: (row) => row.json,
     })
   }
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
-import { sql, type SQL } from 'drizzle-orm'
-import type { PgColumn } from 'drizzle-orm/pg-core'
+import { and, sql, type SQL } from 'drizzle-orm'
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
+import type { Executor } from '../db/executor.js'
+import { rowsOf } from '../db/rows.js'
 import { ApiError } from '../errors.js'
 import { isStorableDate } from '../time.js'
 import { parseTimestamp } from '../http/problem.js'
@@ -146,4 +148,32 @@ export async function listPage<Row extends CursorPosition, T>(options: ListPageO
     has_more: hasMore,
     next_cursor: hasMore && last ? encodeCursor(last, filters) : null,
   }
+}
+
+export interface JsonListOptions {
+  table: PgTable & { id: PgColumn; createdAt: PgColumn }
+  /** The public object as JSON text, an SQL expression over `table`'s row (calls' PUBLIC_CALL_JSON). */
+  json: SQL
+  /** The list's WHERE: the account and its filters. */
+  conditions: (SQL | undefined)[]
+  page: ListQuery
+  filters?: ListFilters
+}
+
+/**
+ * A list whose objects PostgreSQL serialises: each row comes back as the JSON text the response
+ * carries (send the page with pageJson), beside its keyset position for the next cursor.
+ */
+export function listJsonPage(db: Executor, { table, json, conditions, page, filters }: JsonListOptions): Promise<Page<string>> {
+  return listPage({
+    columns: table,
+    page,
+    filters,
+    fetch: async ({ after, orderBy, limit }) => {
+      const result = await db.execute(sql`select ${table.id} as id, ${isoText(table.createdAt)} as created_at, ${json} as json
+        from ${table} where ${and(...conditions, after)} order by ${sql.join(orderBy, sql`, `)} limit ${limit}`)
+      return rowsOf<{ id: string; created_at: string; json: string }>(result).map((row) => ({ id: row.id, createdAt: new Date(row.created_at), json: row.json }))
+    },
+    present: (row) => row.json,
+  })
 }
