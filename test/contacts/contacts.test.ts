@@ -94,6 +94,25 @@ t.test('contacts API', async (t) => {
     t.same(listed.find((contact) => contact.id === awkward.id), awkward, 'and as it was created')
   })
 
+  t.test('q is literal text: quotes, backslashes and tsquery operators match themselves; only this account is searched', async (t) => {
+    const account = await createTestAccount(app)
+    const other = await createTestAccount(app)
+    const make = (key: string, body: Record<string, unknown>) => createContact(app, key, body)
+    const obrien = await make(account.key, { phone: '+12125550150', first_name: "Seán", last_name: "O'Brien" })
+    const slash = await make(account.key, { phone: '+12125550151', first_name: 'Back\\slash', last_name: 'A & B | !C:*' })
+    const elodie = await make(account.key, { phone: '+12125550152', first_name: 'Élodie', last_name: 'Mary Ann' })
+    await make(other.key, { phone: '+12125550150', first_name: "Seán", last_name: "O'Brien" })
+    const list = async (q: string) => (await call(app, { url: `/api/v1/contacts?q=${encodeURIComponent(q)}`, key: account.key })).json().data.map((contact: { id: string }) => contact.id)
+    t.same(await list("o'b"), [obrien.id], 'a quote')
+    t.same(await list('back\\'), [slash.id], 'a backslash')
+    t.same(await list('a & b | !c:'), [slash.id], 'tsquery operators are characters of the prefix')
+    t.same(await list('a & c'), [], 'and are not operators')
+    t.same(await list('ÉLO'), [elodie.id], 'non-ASCII letters, case-insensitive')
+    t.same(await list('mary a'), [elodie.id], 'a space inside a name')
+    t.same(await list('ann'), [], 'a prefix of a name, not of a word inside it')
+    t.same(await list('seán'), [obrien.id], "another account's contact with the same name is not listed")
+  })
+
   t.test('filters: q, tag, phone, external_id, do_not_call, created range; cursors keep their filters', async (t) => {
     const account = await createTestAccount(app)
     const make = (body: Record<string, unknown>) => createContact(app, account.key, body)

