@@ -1,6 +1,6 @@
 import { and, eq, or, sql, type SQL } from 'drizzle-orm'
 import type { CountryCode } from 'libphonenumber-js'
-import { contactSearchTerms, contacts, type ContactRow } from '../db/schema/index.js'
+import { contacts, type ContactRow } from '../db/schema/index.js'
 import type { Executor, Transaction } from '../db/executor.js'
 import { ApiError, type FieldError } from '../errors.js'
 import { newId } from '../ids.js'
@@ -12,6 +12,7 @@ import type { ServiceContext } from '../service-context.js'
 import { normalizeContact, normalizePhone, type ContactFields, type ContactInput, type FieldProblem } from './normalize.js'
 import { ContactImports } from './imports/service.js'
 import { PUBLIC_CONTACT_JSON, presentContact } from './present.js'
+import { searchCondition } from './search.js'
 
 declare module '../service-context.js' {
   interface ServiceRegistry {
@@ -49,19 +50,6 @@ export function contactColumns(fields: ContactFields): Partial<typeof contacts.$
   if (fields.do_not_call !== undefined) columns.doNotCall = fields.do_not_call
   if (fields.external_id !== undefined) columns.externalId = fields.external_id
   return columns
-}
-
-/** LIKE pattern for a literal prefix: `%`, `_` and `\` match themselves. */
-function prefixPattern(text: string): string {
-  return `${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`
-}
-
-/**
- * The tsquery for contactSearchTerms' lexemes that start with this account's `prefix`: one quoted
- * lexeme (a quote doubled, a backslash escaped, so `q` is never tsquery syntax) marked `:*`.
- */
-function searchPrefixQuery(accountId: string, prefix: string): string {
-  return `'${`${accountId} ${prefix}`.replace(/\\/g, '\\\\').replace(/'/g, "''")}':*`
 }
 
 /**
@@ -129,10 +117,7 @@ export class ContactService {
       ...created.conditions,
     ]
     if (query.q !== undefined) {
-      conditions.push(or(
-        sql`${contactSearchTerms(contacts)} @@ ${searchPrefixQuery(accountId, query.q.toLowerCase())}::tsquery`,
-        sql`${contacts.phone} like ${prefixPattern(query.q)}`,
-      ))
+      conditions.push(searchCondition(accountId, query.q))
     }
     return listJsonPage(this.context.db, {
       table: contacts,

@@ -2,9 +2,9 @@ import t from 'tap'
 import { and, eq, is, sql, type SQL } from 'drizzle-orm'
 import { getTableConfig, PgTable, type PgColumn } from 'drizzle-orm/pg-core'
 import * as schema from '../../src/db/schema/index.js'
-import { rowsOf } from '../../src/db/rows.js'
 import { listAfter, listOrder } from '../../src/resource/list-page.js'
 import { buildTestApp } from '../helper/app.js'
+import { explain } from '../helper/explain.js'
 
 /**
  * Every list pages newest first through an index on (owner, created_at, id). An ORDER BY that
@@ -31,12 +31,8 @@ t.test('every list order is read from its index, never sorted', async (t) => {
   for (const entry of LISTED) {
     const plan = await db.transaction(async (tx) => {
       await tx.execute(sql`set local enable_sort = off`)
-      const explain = async (after?: SQL) => {
-        const query = tx.select().from(entry.table).where(and(eq(entry.owner, 'owner_1'), after)).orderBy(...listOrder(entry.columns)).limit(101).toSQL()
-        return rowsOf<Record<string, string>>(await tx.execute(sql.raw(`explain ${inline(query.sql, query.params)}`)))
-          .map((row) => Object.values(row)[0]).join('\n')
-      }
-      return { first: await explain(), deep: await explain(listAfter(entry.columns, { createdAt: new Date('2026-01-01T00:00:00.000Z'), id: 'x_1' })) }
+      const plan = (after?: SQL) => explain(tx, tx.select().from(entry.table).where(and(eq(entry.owner, 'owner_1'), after)).orderBy(...listOrder(entry.columns)).limit(101))
+      return { first: await plan(), deep: await plan(listAfter(entry.columns, { createdAt: new Date('2026-01-01T00:00:00.000Z'), id: 'x_1' })) }
     })
     t.notMatch(plan.first, /\bSort\b/, `${entry.name}: no sort in\n${plan.first}`)
     t.match(plan.first, /Index Scan/, `${entry.name}: an index scan`)
@@ -45,11 +41,3 @@ t.test('every list order is read from its index, never sorted', async (t) => {
     t.match(plan.deep, /Index Cond: .*ROW\(created_at, id\) </, `${entry.name}: the cursor bounds the index scan`)
   }
 })
-
-/** EXPLAIN takes no parameters: the test's own literal values, quoted. */
-function inline(text: string, params: unknown[]): string {
-  return text.replace(/\$(\d+)/g, (_, n: string) => {
-    const value = params[Number(n) - 1]
-    return typeof value === 'number' ? String(value) : `'${String(value).replaceAll("'", "''")}'`
-  })
-}

@@ -13,7 +13,8 @@ export type CustomFieldValue = string | number | boolean
  * so a prefix query (`'acct_… ada':*`) reads only that account's part of the index. One GIN index
  * over them, not a btree per column: three btrees were nearly half of what writing a contact cost
  * (a 100,000-row COPY took 2.1 s with them, 1.5 s with this index), where GIN's pending list takes
- * new entries in bulk. The list's filter repeats this expression, so the planner matches the index.
+ * new entries in bulk. The list's filter (src/contacts/search.ts) repeats this expression, so the
+ * planner matches the index; test/contacts/search-plan.test.ts holds the two together.
  */
 export function contactSearchTerms(table: { accountId: AnyPgColumn; firstName: AnyPgColumn; lastName: AnyPgColumn; email: AnyPgColumn }): SQL {
   const term = (column: AnyPgColumn) => sql`${table.accountId} || ' ' || lower(${column})`
