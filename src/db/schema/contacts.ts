@@ -14,7 +14,7 @@ export type CustomFieldValue = string | number | boolean
  * over them, not a btree per column: three btrees were nearly half of what writing a contact cost
  * (a 100,000-row COPY took 2.1 s with them, 1.5 s with this index), where GIN's pending list takes
  * new entries in bulk. The list's filter (src/contacts/search.ts) repeats this expression, so the
- * planner matches the index; test/contacts/search-plan.test.ts holds the two together.
+ * planner matches the index; test/contacts/search.test.ts holds the two together.
  */
 export function contactSearchTerms(table: { accountId: AnyPgColumn; firstName: AnyPgColumn; lastName: AnyPgColumn; email: AnyPgColumn }): SQL {
   const term = (column: AnyPgColumn) => sql`${table.accountId} || ' ' || lower(${column})`
