@@ -9,9 +9,10 @@ export type PublicCallRow = Omit<CallRow, 'accountId' | 'holdsSlot' | 'onCapacit
  * ~140 KB, nearly all transcripts, and the service spent its time parsing that JSON into objects,
  * mapping columns, turning eight timestamps a row into Dates and back, and serialising it all again
  * — allocation whose garbage collection was the list's p99. Here the row leaves PostgreSQL as the
- * text the response carries (`listJsonPage` lists it, `pageJson` joins a page). Keys are in the order of the `Call` schema,
- * analysis too (jsonb keeps its own key order), so a listed call parses to exactly what GET
- * /calls/{id} serialises through that schema from `presentCall` — a test holds the two equal.
+ * text the response carries (`listJsonPage` lists it, `sendJsonPage` sends a page). Keys are in
+ * the order of the `Call` schema, analysis too (jsonb keeps its own key order), so a listed call
+ * parses to exactly what GET /calls/{id} serialises through that schema from `presentCall` — a
+ * test holds the two equal.
  */
 export const PUBLIC_CALL_JSON = sql`json_build_object(
   'id', ${calls.id}, 'agent_id', ${calls.agentId}, 'agent_version', ${calls.agentVersion},

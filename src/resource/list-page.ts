@@ -162,7 +162,7 @@ export interface JsonListOptions {
 
 /**
  * A list whose objects PostgreSQL serialises: each row comes back as the JSON text the response
- * carries (send the page with pageJson), beside its keyset position for the next cursor.
+ * carries (src/http/json-page.ts sends the page), beside its keyset position for the next cursor.
  */
 export function listJsonPage(db: Executor, { table, json, conditions, page, filters }: JsonListOptions): Promise<Page<string>> {
   return listPage({

@@ -11,9 +11,9 @@ export type CustomFieldValue = string | number | boolean
  * What the list's `q` searches by prefix: the first name, last name and email, lower-cased, each
  * one lexeme as it is (array_to_tsvector does not parse words) and prefixed with the account id,
  * so a prefix query (`'acct_… ada':*`) reads only that account's part of the index. One GIN index
- * over them, not a btree per column: three btrees were nearly half of what writing a contact cost
- * (a 100,000-row COPY took 2.1 s with them, 1.5 s with this index), where GIN's pending list takes
- * new entries in bulk. The list's filter (src/contacts/search.ts) repeats this expression, so the
+ * over them, not a btree per column: three btrees were a large part of what writing a contact
+ * cost (a 100,000-row COPY took 1.6–2.1 s with them, 1.44–1.60 s with this index), where GIN's
+ * pending list takes new entries in bulk. The list's filter (src/contacts/search.ts) repeats this expression, so the
  * planner matches the index; test/contacts/search.test.ts holds the two together.
  */
 export function contactSearchTerms(table: { accountId: AnyPgColumn; firstName: AnyPgColumn; lastName: AnyPgColumn; email: AnyPgColumn }): SQL {

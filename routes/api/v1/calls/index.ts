@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { IdParamsSchema, problemResponses } from '../../../../src/http/schemas.js'
 import { CallService } from '../../../../src/calls/service.js'
-import { pageJson } from '../../../../src/resource/list-page.js'
+import { sendJsonPage } from '../../../../src/http/json-page.js'
 import { defineGroup } from '../group.js'
 import { CALL_SCHEMAS, CallListQuery, CallListSchema, CallSchema, CreateCallBody } from './schemas.js'
 
@@ -36,11 +36,7 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Ref(CallListSchema), ...problemResponses('validation_failed', 'invalid_cursor') },
     },
   }, async (request, reply) => {
-    // JSON text built by PostgreSQL (see PUBLIC_CALL_JSON): a string with a JSON content type is
-    // sent as it is, so the page is not parsed and serialised again. The type provider types
-    // `send` as the schema's object; this is that object, already serialised (`as never`).
-    const page = await calls.list(request.principal.account.id, request.query)
-    return reply.type('application/json; charset=utf-8').send(pageJson(page) as never)
+    return sendJsonPage(reply, await calls.list(request.principal.account.id, request.query))
   })
 
   fastify.get('/:id', {

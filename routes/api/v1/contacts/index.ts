@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import type { CountryCode } from 'libphonenumber-js'
 import { IdParamsSchema, problemResponses } from '../../../../src/http/schemas.js'
 import { ContactService } from '../../../../src/contacts/service.js'
-import { pageJson } from '../../../../src/resource/list-page.js'
+import { sendJsonPage } from '../../../../src/http/json-page.js'
 import { defineGroup } from '../group.js'
 import {
   CONTACT_SCHEMAS, ContactImportListSchema, ContactImportSchema, ContactListQuery, ContactListSchema, ContactSchema, CreateContactBody,
@@ -83,10 +83,7 @@ const routes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Ref(ContactListSchema), ...problemResponses('validation_failed', 'invalid_cursor') },
     },
   }, async (request, reply) => {
-    const page = await contacts.list(request.principal.account.id, request.query)
-    // JSON text built by PostgreSQL (see PUBLIC_CONTACT_JSON): a string with a JSON content type is
-    // sent as it is, not serialised again.
-    return reply.type('application/json; charset=utf-8').send(pageJson(page) as never)
+    return sendJsonPage(reply, await contacts.list(request.principal.account.id, request.query))
   })
 
   fastify.get('/imports', {
