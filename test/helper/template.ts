@@ -98,6 +98,47 @@ function postgresTemplateName(url: string): Promise<string> {
   return postgresTemplate
 }
 
+/** A copy's name carries the pid of the test process that made it (see dropLeftoverCopies). */
+function copyName(url: string, pid: number): string {
+  return `${baseName(url)}_t_${pid}_${randomBytes(6).toString('hex')}`
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: the process exists, it is only not ours to signal.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Copies whose test process is gone without dropping them (a killed run, a file that hit tap's
+ * timeout) would pile up run after run: each test process drops them before its first copy. A
+ * copy whose process is alive (this run's other files, another run on the machine) is left alone;
+ * so are names without a pid, which predate this. Assumes the test processes sharing the server
+ * share this machine's pids. Answers the names dropped.
+ */
+export async function dropLeftoverCopies(url: string): Promise<string[]> {
+  const admin = postgres(withDatabase(url, 'postgres'), { max: 1, onnotice: () => {} })
+  const dropped: string[] = []
+  const pattern = new RegExp(`^${baseName(url).replace(/[^A-Za-z0-9]/g, '\\$&')}_t_(\\d+)_[0-9a-f]{12}$`)
+  try {
+    for (const { datname } of await admin<{ datname: string }[]>`select datname from pg_database where datname like ${`${baseName(url)}\\_t\\_%`}`) {
+      const pid = pattern.exec(datname)?.[1]
+      if (pid === undefined || isAlive(Number(pid))) continue
+      // Another process may be dropping the same leftover: whichever loses finds it gone.
+      await admin.unsafe(`drop database if exists "${datname}" with (force)`).then(() => dropped.push(datname), () => {})
+    }
+  } finally {
+    await admin.end({ timeout: 5 })
+  }
+  return dropped
+}
+
+let leftoversDropped: Promise<string[]> | undefined
+
 /**
  * A new database copied from the template, for one test app; dropped by `drop()`. Copies run in
  * parallel across test processes: PostgreSQL refuses a copy while another session is connected
@@ -105,7 +146,9 @@ function postgresTemplateName(url: string): Promise<string> {
  */
 export async function createDatabaseFromTemplate(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const template = await postgresTemplateName(url)
-  const name = `${baseName(url)}_t_${randomBytes(6).toString('hex')}`
+  leftoversDropped ??= dropLeftoverCopies(url)
+  await leftoversDropped
+  const name = copyName(url, process.pid)
   const admin = postgres(withDatabase(url, 'postgres'), { max: 1, onnotice: () => {} })
   try {
     for (let attempt = 0; ; attempt++) {
