@@ -20,6 +20,7 @@ import { PROJECT_ROOT } from '../src/paths.js'
 import { connect } from './database.js'
 import { PEPPER, QUICK, log, reportSection, sectionDatabase, serviceOutput, withService } from './harness.js'
 import { LIST_LOAD, measureList, urlOfPage, type LoadResult } from './load.js'
+import { checkPage, measureQueryFloor, pageQuery, type QueryFloor } from './list-floor.js'
 import { formatDuration, type Target } from './report.js'
 import { createBenchAccounts, openOperatorApp } from './seed.js'
 
@@ -122,7 +123,7 @@ function rssMb(pid: number): number {
   return Number(match[1]) / 1024
 }
 
-interface ListRun { label: string; result: LoadResult; serviceCpuMsPerRequest: number | null }
+interface ListRun { label: string; result: LoadResult; serviceCpuMsPerRequest: number | null; floor: QueryFloor }
 
 export interface ContactsSummary {
   settings: { importRows: number; largeRows: number; deepPage: number; tagDeepPage: number; listLoad: typeof LIST_LOAD }
@@ -175,17 +176,25 @@ export async function contactsBench(errors: { add(count: number): void }): Promi
       await sql`vacuum (analyze) contacts`
 
       const auth = { authorization: `Bearer ${large.key}` }
+      const pageOptions = async (path: string, query: string, page: number, tag?: string) => {
+        const url = page === 1 ? `${service.baseUrl}${path}?${query}` : await urlOfPage(service.baseUrl, large.key, path, query, page)
+        const cursor = new URL(url).searchParams.get('cursor') ?? undefined
+        return { url, query: pageQuery(large.accountId, { limit: 100, ...(tag ? { tag } : {}), ...(cursor ? { cursor } : {}) }) }
+      }
       const pages = [
-        { label: 'page 1', url: `${service.baseUrl}/api/v1/contacts?limit=100` },
-        { label: `page ${DEEP_PAGE.toLocaleString('en-US')}`, url: await urlOfPage(service.baseUrl, large.key, '/api/v1/contacts', 'limit=100', DEEP_PAGE) },
-        { label: `tag=${FILTER_TAG}, page 1`, url: `${service.baseUrl}/api/v1/contacts?limit=100&tag=${FILTER_TAG}` },
-        { label: `tag=${FILTER_TAG}, page ${TAG_DEEP_PAGE}`, url: await urlOfPage(service.baseUrl, large.key, '/api/v1/contacts', `limit=100&tag=${FILTER_TAG}`, TAG_DEEP_PAGE) },
+        { label: 'page 1', ...await pageOptions('/api/v1/contacts', 'limit=100', 1) },
+        { label: `page ${DEEP_PAGE.toLocaleString('en-US')}`, ...await pageOptions('/api/v1/contacts', 'limit=100', DEEP_PAGE) },
+        { label: `tag=${FILTER_TAG}, page 1`, ...await pageOptions('/api/v1/contacts', `limit=100&tag=${FILTER_TAG}`, 1, FILTER_TAG) },
+        { label: `tag=${FILTER_TAG}, page ${TAG_DEEP_PAGE}`, ...await pageOptions('/api/v1/contacts', `limit=100&tag=${FILTER_TAG}`, TAG_DEEP_PAGE, FILTER_TAG) },
       ]
       const lists: ListRun[] = []
       for (const page of pages) {
+        const listed = await (await fetch(page.url, { headers: auth })).json() as { data: unknown[] }
+        await checkPage(sql, page.query, listed.data)
         const { result, serviceCpuMsPerRequest } = await measureList(service, page.url, auth, errors)
-        lists.push({ label: page.label, result, serviceCpuMsPerRequest })
-        log(`GET /api/v1/contacts?limit=100, ${page.label}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}, service CPU ${serviceCpuMsPerRequest?.toFixed(2) ?? 'n/a'} ms/req`)
+        const floor = await measureQueryFloor(sql, page.query)
+        lists.push({ label: page.label, result, serviceCpuMsPerRequest, floor })
+        log(`GET /api/v1/contacts?limit=100, ${page.label}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}, service CPU ${serviceCpuMsPerRequest?.toFixed(2) ?? 'n/a'} ms/req; its query alone: p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`)
       }
       return { imported, copyFloor, large: largeResult, lists }
     }, databaseUrl)
@@ -221,7 +230,7 @@ function contactTargets(imported: ImportRun, floor: ContactsSummary['copyFloor']
     ...lists.map((run) => ({
       name: `GET /api/v1/contacts?limit=100 (${rows(LARGE_ROWS)} contacts), ${run.label}: p99 ≤ ${TARGET_LIST_P99_MS} ms, all 2xx`,
       pass: run.result.p99Ms <= TARGET_LIST_P99_MS && run.result.non2xx === 0,
-      actual: `p99 ${run.result.p99Ms.toFixed(2)} ms, p50 ${run.result.p50Ms.toFixed(2)} ms, ${Math.round(run.result.rps)} req/s, non-2xx ${run.result.non2xx}, service CPU ${run.serviceCpuMsPerRequest?.toFixed(2) ?? 'n/a'} ms/req`,
+      actual: `p99 ${run.result.p99Ms.toFixed(2)} ms, p50 ${run.result.p50Ms.toFixed(2)} ms, ${Math.round(run.result.rps)} req/s, non-2xx ${run.result.non2xx}, service CPU ${run.serviceCpuMsPerRequest?.toFixed(2) ?? 'n/a'} ms/req; the page's query alone, same connections: p99 ${run.floor.p99Ms.toFixed(2)} ms, p50 ${run.floor.p50Ms.toFixed(2)} ms`,
     })),
   ]
 }
@@ -231,7 +240,7 @@ function formatContacts(summary: ContactsSummary): string {
   out.push(`import of ${summary.import.rows.toLocaleString('en-US')} rows: ${formatDuration(summary.import.totalSeconds)} end to end (upload ${formatDuration(summary.import.uploadSeconds)})`)
   out.push(`COPY floor, same rows, same table and indexes: ${formatDuration(summary.copyFloor.seconds)}`)
   out.push(`import of ${summary.large.rows.toLocaleString('en-US')} rows: ${formatDuration(summary.large.totalSeconds)}`)
-  out.push(`lists: ${summary.settings.listLoad.connections} connections, ${summary.settings.listLoad.seconds} s per run after a ${summary.settings.listLoad.warmupSeconds} s warm-up; deep pages reached by following next_cursor`)
+  out.push(`lists: ${summary.settings.listLoad.connections} connections, ${summary.settings.listLoad.seconds} s per run after a ${summary.settings.listLoad.warmupSeconds} s warm-up; deep pages reached by following next_cursor; beside each, the page's own SQL run by a bare postgres.js client on as many connections (no HTTP, auth, limiter or logging)`)
   out.push('', 'Targets')
   for (const target of summary.targets) out.push(`${target.pass ? 'PASS' : 'MISS'}  ${target.name}: ${target.actual}`)
   return out.join('\n')

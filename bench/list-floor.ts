@@ -1,0 +1,70 @@
+import { and, eq, sql } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
+import type { Sql } from 'postgres'
+import { contacts } from '../src/db/schema/index.js'
+import { PUBLIC_CONTACT_JSON } from '../src/contacts/present.js'
+import { decodeCursor, isoText, listAfter, listOrder } from '../src/resource/list-page.js'
+import { LIST_LOAD, percentile } from './load.js'
+
+/**
+ * The floor under a contacts list page's latency: the page's query as the service sends it (the
+ * same SQL text and parameters, see `pageQuery`), run by a bare postgres.js client on LIST_LOAD's
+ * connections for LIST_LOAD's time — no HTTP, no key check, no limiter, no usage log, no JSON
+ * join. It is measured beside each page, in the same run: what the service adds to a page is its
+ * figure above this one, and on a slow or busy machine both move together.
+ */
+
+export interface QueryFloor {
+  p50Ms: number
+  p99Ms: number
+  queriesPerSecond: number
+}
+
+const dialect = new PgDialect()
+
+/**
+ * The service's page query (ContactsService.list → listJsonPage) for an account, an optional tag
+ * and an optional cursor, built from the same parts. `checkPage` makes sure it answers exactly
+ * what the service listed, so the two cannot drift apart unnoticed.
+ */
+export function pageQuery(accountId: string, options: { tag?: string; cursor?: string; limit: number }): { text: string; params: unknown[] } {
+  const position = options.cursor === undefined ? undefined : decodeCursor(options.cursor, { tag: options.tag })
+  const query = sql`select ${contacts.id} as id, ${isoText(contacts.createdAt)} as created_at, ${PUBLIC_CONTACT_JSON} as json
+    from ${contacts} where ${and(
+      eq(contacts.accountId, accountId),
+      options.tag === undefined ? undefined : sql`${contacts.tags} @> array[${options.tag}]::text[]`,
+      position ? listAfter(contacts, position) : undefined,
+    )} order by ${sql.join(listOrder(contacts), sql`, `)} limit ${options.limit + 1}`
+  const { sql: text, params } = dialect.sqlToQuery(query)
+  return { text, params }
+}
+
+/** Throws unless the query's first `limit` rows are, JSON for JSON, the page the service sent. */
+export async function checkPage(client: Sql, query: { text: string; params: unknown[] }, serviceData: unknown[]): Promise<void> {
+  const rows = await client.unsafe<{ json: string }[]>(query.text, query.params as never[])
+  const listed = rows.slice(0, serviceData.length).map((row) => JSON.parse(row.json) as unknown)
+  if (JSON.stringify(listed) !== JSON.stringify(serviceData)) throw new Error('the floor query does not answer the page the service listed: pageQuery no longer matches ContactsService.list')
+}
+
+async function run(client: Sql, query: { text: string; params: unknown[] }, seconds: number, latencies?: number[]): Promise<number> {
+  const end = performance.now() + seconds * 1000
+  let count = 0
+  await Promise.all(Array.from({ length: LIST_LOAD.connections }, async () => {
+    while (performance.now() < end) {
+      const started = performance.now()
+      await client.unsafe(query.text, query.params as never[])
+      latencies?.push(performance.now() - started)
+      count++
+    }
+  }))
+  return count
+}
+
+/** The query under LIST_LOAD: a warm-up, then the measured run. `client` needs LIST_LOAD.connections connections. */
+export async function measureQueryFloor(client: Sql, query: { text: string; params: unknown[] }): Promise<QueryFloor> {
+  await run(client, query, LIST_LOAD.warmupSeconds)
+  const latencies: number[] = []
+  const count = await run(client, query, LIST_LOAD.seconds, latencies)
+  latencies.sort((a, b) => a - b)
+  return { p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), queriesPerSecond: count / LIST_LOAD.seconds }
+}
