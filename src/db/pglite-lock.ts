@@ -25,7 +25,8 @@ export function lockDataDir(dataDir: string): () => void {
   return () => rmSync(path, { force: true })
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, it is only not ours to signal). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

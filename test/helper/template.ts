@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { PROJECT_ROOT, MIGRATIONS_DIR } from '../../src/paths.js'
 import { openDatabase } from '../../src/db/client.js'
+import { isAlive } from '../../src/db/pglite-lock.js'
 import { PgBossQueue } from '../../src/jobs/queue.js'
 
 /**
@@ -101,16 +102,6 @@ function postgresTemplateName(url: string): Promise<string> {
 /** A copy's name carries the pid of the test process that made it (see dropLeftoverCopies). */
 function copyName(url: string, pid: number): string {
   return `${baseName(url)}_t_${pid}_${randomBytes(6).toString('hex')}`
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: the process exists, it is only not ours to signal.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /**
