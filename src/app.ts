@@ -8,6 +8,7 @@ import { loggerOptions } from './logger.js'
 import { storableDateTimeFormat } from './time.js'
 import { ApiError } from './errors.js'
 import { fromClientError, fromFastifyError, rawProblemResponse } from './http/problem.js'
+import { cachedSerializerFactory } from './http/serializers.js'
 import configPlugin from '../plugins/config.js'
 import errors, { sendProblem } from '../plugins/errors.js'
 import requestGuards from '../plugins/request-guards.js'
@@ -102,6 +103,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       if (socket.writable) socket.write(rawProblemResponse(fromClientError(error), newRequestId()))
       socket.destroy(error)
     },
+    // One compiled serialiser per distinct response schema in the process (see serializers.ts).
+    schemaController: { compilersFactory: { buildSerializer: cachedSerializerFactory } },
     ajv: {
       customOptions: {
         // Unknown fields are an error (additionalProperties: false), not silently dropped.
