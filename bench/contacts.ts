@@ -179,7 +179,7 @@ export async function contactsBench(errors: { add(count: number): void }): Promi
       const pageOptions = async (path: string, query: string, page: number, tag?: string) => {
         const url = page === 1 ? `${service.baseUrl}${path}?${query}` : await urlOfPage(service.baseUrl, large.key, path, query, page)
         const cursor = new URL(url).searchParams.get('cursor') ?? undefined
-        return { url, query: pageQuery(large.accountId, { limit: 100, ...(tag ? { tag } : {}), ...(cursor ? { cursor } : {}) }) }
+        return { url, query: await pageQuery(large.accountId, { limit: 100, ...(tag ? { tag } : {}), ...(cursor ? { cursor } : {}) }) }
       }
       const pages = [
         { label: 'page 1', ...await pageOptions('/api/v1/contacts', 'limit=100', 1) },

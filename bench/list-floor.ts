@@ -1,9 +1,10 @@
-import { and, eq, sql } from 'drizzle-orm'
+import { eq, sql, type SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import type { Sql } from 'postgres'
 import { contacts } from '../src/db/schema/index.js'
+import type { Executor } from '../src/db/executor.js'
 import { PUBLIC_CONTACT_JSON } from '../src/contacts/present.js'
-import { decodeCursor, isoText, listAfter, listOrder } from '../src/resource/list-page.js'
+import { listJsonPage } from '../src/resource/list-page.js'
 import { LIST_LOAD, percentile } from './load.js'
 
 /**
@@ -23,19 +24,23 @@ export interface QueryFloor {
 const dialect = new PgDialect()
 
 /**
- * The service's page query (ContactsService.list → listJsonPage) for an account, an optional tag
- * and an optional cursor, built from the same parts. `checkPage` makes sure it answers exactly
- * what the service listed, so the two cannot drift apart unnoticed.
+ * The service's page query for an account, an optional tag and an optional cursor: the statement
+ * the list helper itself builds (`listJsonPage`, given an executor that only records it), over
+ * the conditions ContactsService.list gives it for these filters. `checkPage` makes sure it
+ * answers exactly what the service listed, so the two cannot drift apart unnoticed.
  */
-export function pageQuery(accountId: string, options: { tag?: string; cursor?: string; limit: number }): { text: string; params: unknown[] } {
-  const position = options.cursor === undefined ? undefined : decodeCursor(options.cursor, { tag: options.tag })
-  const query = sql`select ${contacts.id} as id, ${isoText(contacts.createdAt)} as created_at, ${PUBLIC_CONTACT_JSON} as json
-    from ${contacts} where ${and(
-      eq(contacts.accountId, accountId),
-      options.tag === undefined ? undefined : sql`${contacts.tags} @> array[${options.tag}]::text[]`,
-      position ? listAfter(contacts, position) : undefined,
-    )} order by ${sql.join(listOrder(contacts), sql`, `)} limit ${options.limit + 1}`
-  const { sql: text, params } = dialect.sqlToQuery(query)
+export async function pageQuery(accountId: string, options: { tag?: string; cursor?: string; limit: number }): Promise<{ text: string; params: unknown[] }> {
+  let recorded: SQL | undefined
+  const recorder = { execute: async (query: SQL) => { recorded = query; return [] } } as unknown as Executor
+  await listJsonPage(recorder, {
+    table: contacts,
+    json: PUBLIC_CONTACT_JSON,
+    conditions: [eq(contacts.accountId, accountId), options.tag === undefined ? undefined : sql`${contacts.tags} @> array[${options.tag}]::text[]`],
+    page: { limit: options.limit, cursor: options.cursor },
+    filters: { tag: options.tag },
+  })
+  if (!recorded) throw new Error('listJsonPage ran no query')
+  const { sql: text, params } = dialect.sqlToQuery(recorded)
   return { text, params }
 }
 
