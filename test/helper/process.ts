@@ -11,14 +11,15 @@ export interface RunningProcess {
 }
 
 /**
- * Node arguments that load TypeScript in a child process: the same loader this test process runs
- * under when tap started it, else tsx. Why the same: tap collects coverage from child processes
- * too and merges it by file URL, and coverage of two different transforms of one file cannot be
- * merged — with tsx children the merged report lost most files at random.
+ * The tests' TypeScript loader (test/loader, the one tap runs the tests under), for the processes
+ * the tests start too: tap merges their coverage with the tests' file by file, and coverage of two
+ * different transforms of one file cannot be merged.
  */
+const TEST_LOADER = new URL('../loader/register.mjs', import.meta.url).href
+
+/** Node arguments that load the project's TypeScript in a child process. */
 export function typescriptLoaderArgs(): string[] {
-  const tapLoader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript') || arg === '--enable-source-maps')
-  return tapLoader.some((arg) => arg.includes('@tapjs/typescript')) ? tapLoader : ['--import', 'tsx']
+  return ['--enable-source-maps', '--import', TEST_LOADER]
 }
 
 /** Runs one of the project's TypeScript entry points the way `npm start`/`npm run cli` would. */
