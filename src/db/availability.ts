@@ -30,6 +30,12 @@ export function isDatabaseUnreachable(error: unknown): boolean {
 /** How often the database is probed, and how long a probe may take before it counts as failed. */
 export const PROBE_INTERVAL_MS = 250
 export const PROBE_TIMEOUT_MS = 500
+/**
+ * A probe whose window held a longer stall of this process's own event loop proves nothing: its
+ * query may have gone out late, or its answer been read late. Half the deadline: a partition is
+ * still noticed by a process that is merely busy, as long as it gets a turn every 250 ms.
+ */
+const STALL_TOLERANCE_MS = PROBE_TIMEOUT_MS / 2
 
 interface SocketOptions {
   host: string[]
@@ -44,13 +50,15 @@ interface SocketOptions {
  * later. So every socket of the pool is made here (postgres.js's `socket` option) and tracked;
  * a probe on a connection of its own runs every 250 ms, and when it fails — or takes over 500 ms
  * while no pool socket received a byte either, so a merely busy database is not mistaken for a
- * dead one — every pool socket is destroyed (their queries fail at once) and new ones fail at
- * once, until a probe succeeds again: recovery within one probe interval.
+ * dead one, nor this process's own stalled event loop for a database that does not answer —
+ * every pool socket is destroyed (their queries fail at once) and new ones fail at once, until a
+ * probe succeeds again: recovery within one probe interval.
  */
 export class DatabaseAvailability {
   private readonly poolSockets = new Set<net.Socket>()
   private probeSocket: net.Socket | null = null
   private timer: NodeJS.Timeout | undefined
+  private readonly stalls = new LoopStalls()
   private stopped = false
   private reachable = true
 
@@ -79,13 +87,16 @@ export class DatabaseAvailability {
 
   /** Starts probing with `probe` (a `select 1` on the probe's connection). */
   start(probe: () => Promise<unknown>): void {
+    this.stalls.start()
     const tick = async () => {
       const before = this.bytesRead()
+      this.stalls.reset()
       const outcome = await withDeadline(probe(), PROBE_TIMEOUT_MS)
       if (this.stopped) return
       if (outcome.ok) this.markReachable()
-      else if (outcome.timedOut && this.bytesRead() > before) {
-        // The pool is hearing from the database: it is busy, not gone. Start the probe afresh.
+      else if (outcome.timedOut && (this.bytesRead() > before || this.stalls.longestMs() > STALL_TOLERANCE_MS)) {
+        // The pool is hearing from the database (it is busy, not gone), or this process was too
+        // busy to send the probe and read its answer in time. Start the probe afresh.
         destroySoon(this.probeSocket)
       } else {
         destroySoon(this.probeSocket)
@@ -101,6 +112,7 @@ export class DatabaseAvailability {
   stop(): void {
     this.stopped = true
     clearTimeout(this.timer)
+    this.stalls.stop()
   }
 
   private bytesRead(): number {
@@ -123,6 +135,40 @@ export class DatabaseAvailability {
     if (this.reachable) return
     this.reachable = true
     this.onChange(true)
+  }
+}
+
+/**
+ * The longest this process's event loop went without a turn since reset(), from a 20 ms timer's
+ * gaps and the gap still open. (perf_hooks' monitorEventLoopDelay missed a stall that began in a
+ * microtask: its histogram never recorded the 800 ms.)
+ */
+class LoopStalls {
+  private timer: NodeJS.Timeout | undefined
+  private last = performance.now()
+  private longest = 0
+
+  start(): void {
+    this.reset()
+    this.timer = setInterval(() => {
+      const now = performance.now()
+      this.longest = Math.max(this.longest, now - this.last)
+      this.last = now
+    }, 20)
+    this.timer.unref()
+  }
+
+  reset(): void {
+    this.last = performance.now()
+    this.longest = 0
+  }
+
+  longestMs(): number {
+    return Math.max(this.longest, performance.now() - this.last)
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
   }
 }
 

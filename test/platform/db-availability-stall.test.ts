@@ -42,3 +42,37 @@ t.test('a probe answered while the event loop was stalled is an answer, not an o
   t.same(changes, [], 'the database never counted as unreachable')
   t.equal(availability.available, true)
 })
+
+/**
+ * The other half of a stall: the loop is held before the probe's query is even written (postgres.js
+ * writes on a later turn), as an app's start-up compiling modules and schemas holds it. The query
+ * then goes out after the deadline has already run, and no answer, busy or not, could have been in
+ * time; a bench's own operator app took PostgreSQL for unreachable this way while it started.
+ */
+t.test('a probe the stalled process could not even send is no evidence of an outage', { skip: !DATABASE_URL && 'needs DATABASE_URL (PGlite is always available)' }, async (t) => {
+  const changes: boolean[] = []
+  const availability = new DatabaseAvailability((available) => changes.push(available))
+  const client = postgres(DATABASE_URL!, { max: 1, onnotice: () => {}, socket: availability.probeSocketFactory } as never)
+  t.teardown(async () => {
+    availability.stop()
+    await client.end({ timeout: 1 })
+  })
+  await client`select 1`
+  let stalls = 0
+  let probes = 0
+  availability.start(() => {
+    probes++
+    const answer = client`select 1`.execute()
+    if (stalls < 3) {
+      stalls++
+      // Once the deadline is set and before the driver's write (a turn later): other work of the
+      // process taking the loop, as a timer or a promise continuation does.
+      queueMicrotask(() => busyWait(PROBE_TIMEOUT_MS + 300))
+    }
+    return answer
+  })
+  while (probes < 5) await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS))
+  t.equal(stalls, 3, 'three probes were held before they were written')
+  t.same(changes, [], 'the database never counted as unreachable')
+  t.equal(availability.available, true)
+})
