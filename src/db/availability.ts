@@ -58,7 +58,6 @@ export class DatabaseAvailability {
   private readonly poolSockets = new Set<net.Socket>()
   private probeSocket: net.Socket | null = null
   private timer: NodeJS.Timeout | undefined
-  private readonly stalls = new LoopStalls()
   private stopped = false
   private reachable = true
 
@@ -87,14 +86,14 @@ export class DatabaseAvailability {
 
   /** Starts probing with `probe` (a `select 1` on the probe's connection). */
   start(probe: () => Promise<unknown>): void {
-    this.stalls.start()
     const tick = async () => {
       const before = this.bytesRead()
-      this.stalls.reset()
+      const longestStall = watchLoopStalls()
       const outcome = await withDeadline(probe(), PROBE_TIMEOUT_MS)
+      const stalledMs = longestStall()
       if (this.stopped) return
       if (outcome.ok) this.markReachable()
-      else if (outcome.timedOut && (this.bytesRead() > before || this.stalls.longestMs() > STALL_TOLERANCE_MS)) {
+      else if (outcome.timedOut && (this.bytesRead() > before || stalledMs > STALL_TOLERANCE_MS)) {
         // The pool is hearing from the database (it is busy, not gone), or this process was too
         // busy to send the probe and read its answer in time. Start the probe afresh.
         destroySoon(this.probeSocket)
@@ -112,7 +111,6 @@ export class DatabaseAvailability {
   stop(): void {
     this.stopped = true
     clearTimeout(this.timer)
-    this.stalls.stop()
   }
 
   private bytesRead(): number {
@@ -139,36 +137,24 @@ export class DatabaseAvailability {
 }
 
 /**
- * The longest this process's event loop went without a turn since reset(), from a 20 ms timer's
- * gaps and the gap still open. (perf_hooks' monitorEventLoopDelay missed a stall that began in a
- * microtask: its histogram never recorded the 800 ms.)
+ * Watches this process's event loop from now on, with a 20 ms timer, for the length of one probe
+ * (~1 ms when the database answers; the timer runs only then). The returned function stops it and
+ * says the longest the loop went without a turn: the timer's widest gap, or the gap still open.
+ * (perf_hooks' monitorEventLoopDelay missed a stall that began in a microtask: its histogram never
+ * recorded the 800 ms.)
  */
-class LoopStalls {
-  private timer: NodeJS.Timeout | undefined
-  private last = performance.now()
-  private longest = 0
-
-  start(): void {
-    this.reset()
-    this.timer = setInterval(() => {
-      const now = performance.now()
-      this.longest = Math.max(this.longest, now - this.last)
-      this.last = now
-    }, 20)
-    this.timer.unref()
-  }
-
-  reset(): void {
-    this.last = performance.now()
-    this.longest = 0
-  }
-
-  longestMs(): number {
-    return Math.max(this.longest, performance.now() - this.last)
-  }
-
-  stop(): void {
-    clearInterval(this.timer)
+function watchLoopStalls(): () => number {
+  let last = performance.now()
+  let longest = 0
+  const timer = setInterval(() => {
+    const now = performance.now()
+    longest = Math.max(longest, now - last)
+    last = now
+  }, 20)
+  timer.unref()
+  return () => {
+    clearInterval(timer)
+    return Math.max(longest, performance.now() - last)
   }
 }
 
